@@ -1,0 +1,6 @@
+#ifndef CONTACTOR_CLUA_SHIM_H
+#define CONTACTOR_CLUA_SHIM_H
+#include <lua.h>
+#include <lualib.h>
+#include <lauxlib.h>
+#endif
