@@ -17,6 +17,9 @@ public struct ProviderDescriptor: Sendable, Hashable {
     public var batchSizes: [ContactOperation: Int]
     /// The operations it supports.
     public var operations: Set<ContactOperation>
+    /// The standard contact fields it can send (`first_name`, `email`, ...); the phone
+    /// is always sent. A standard field outside this list is not sent, and the host says so.
+    public var standardFields: [String]
     /// The custom fields it has a place for (`param1`...`param5`), sent under the same
     /// name. Any other custom field cannot be sent.
     public var customFields: [String]
@@ -29,7 +32,8 @@ public struct ProviderDescriptor: Sendable, Hashable {
     public init(
         name: String, summary: String = "", credentialKeys: [String], defaultEndpoint: URL,
         defaultRegion: String? = nil, batchSizes: [ContactOperation: Int],
-        operations: Set<ContactOperation>? = nil, customFields: [String] = [],
+        operations: Set<ContactOperation>? = nil, standardFields: [String] = [],
+        customFields: [String] = [],
         maxLengths: [String: Int] = [:], defaultRateLimit: Double? = nil
     ) {
         self.name = name
@@ -39,6 +43,7 @@ public struct ProviderDescriptor: Sendable, Hashable {
         self.defaultRegion = defaultRegion
         self.batchSizes = batchSizes
         self.operations = operations ?? Set(batchSizes.keys)
+        self.standardFields = standardFields
         self.customFields = customFields
         self.maxLengths = maxLengths
         self.defaultRateLimit = defaultRateLimit
