@@ -189,7 +189,7 @@ public struct OctopushProvider: ContactProvider {
             for entry in request {
                 results[entry.index] = Self.result(
                     reported: statuses, key: entry.key, status: response.status,
-                    contact: batch[entry.index], list: list)
+                    contact: batch[entry.index], list: list, credentials: context.credentials)
             }
         }
         return results.map {
@@ -352,7 +352,7 @@ public struct OctopushProvider: ContactProvider {
     /// The result of one contact from the statuses `contact/create` reported.
     private static func result(
         reported statuses: [String: String]?, key: String, status httpStatus: Int,
-        contact: Contact, list: String
+        contact: Contact, list: String, credentials: Credentials
     ) -> ContactResult {
         let phone = contact.phone.e164
         func failure(_ message: String, providerCode: String? = nil) -> ContactResult {
@@ -379,7 +379,7 @@ public struct OctopushProvider: ContactProvider {
                     "\(phone) is already in Octopush list '\(list)' and was left as it is",
                     providerCode: status, provider: name, operation: .add))
         default:
-            let shown = String(status.prefix(40))
+            let shown = String(credentials.redact(status).prefix(40))
             return failure(
                 "Octopush reported the unknown status '\(shown)' for \(phone)",
                 providerCode: shown)
