@@ -1,0 +1,66 @@
+import Contactor
+import Foundation
+
+/// Octopush's failures, mapped by HTTP status (its error bodies are not documented).
+///
+/// | Status   | Error                                   | Transient |
+/// |----------|-----------------------------------------|-----------|
+/// | 401, 403 | `auth_failed`                           | no        |
+/// | 404      | `list_not_found`                        | no        |
+/// | 400, 422 | `provider_error` (whole request refused) | no        |
+/// | 429      | `rate_limited`, with `Retry-After`      | yes       |
+/// | 5xx      | `provider_error`, with `Retry-After`    | yes       |
+/// | other    | `provider_error`                        | no        |
+///
+/// Each message quotes the body's JSON `message` (else its text, cut short) with the
+/// credentials redacted; headers are never quoted. A JSON `code` member, when present,
+/// becomes the provider code.
+enum OctopushErrors {
+    /// The error for a non-2xx `response` to `operation` on `list`.
+    static func batchError(
+        for response: HTTPResponse, operation: ContactOperation, list: String,
+        credentials: Credentials
+    ) -> ContactError {
+        let status = response.status
+        let said = AvosmsOctopushSupport.quoted(
+            AvosmsOctopushSupport.bodyMessage(response, credentials: credentials))
+        let providerCode = (try? JSONValue.decode(response.body))?["code"]?.stringValue.map {
+            String(credentials.redact($0).prefix(40))
+        }
+        let retryAfter = AvosmsOctopushSupport.retryAfter(response.headers)
+        func error(
+            _ kind: ContactError.Code, _ message: String, transient: Bool = false
+        )
+            -> ContactError
+        {
+            ContactError(
+                kind, message, providerCode: providerCode, provider: OctopushProvider.name,
+                operation: operation, isTransient: transient,
+                retryAfter: transient ? retryAfter : nil)
+        }
+        switch status {
+        case 401, 403:
+            return error(
+                .authFailed,
+                "Octopush refused the credentials 'api_login' and 'api_key' (HTTP \(status))"
+                    + said)
+        case 404:
+            return error(.listNotFound, "Octopush found no list '\(list)' (HTTP 404)\(said)")
+        case 400, 422:
+            return error(
+                .providerError,
+                "Octopush refused the whole \(operation) request for list '\(list)' "
+                    + "(HTTP \(status))\(said)")
+        case 429:
+            return error(
+                .rateLimited, "Octopush asked to slow down (HTTP 429)\(said)", transient: true)
+        case 500...599:
+            return error(
+                .providerError, "Octopush failed with HTTP \(status)\(said)", transient: true)
+        default:
+            return error(
+                .providerError,
+                "Octopush answered the \(operation) request with HTTP \(status)\(said)")
+        }
+    }
+}
