@@ -128,6 +128,13 @@ import Testing
         #expect(transport.requests[0].url.absoluteString == "http://127.0.0.1:8080/sga/v1/contact")
     }
 
+    @Test func theConfiguredTimeoutIsSetOnTheRequest() async throws {
+        let transport = Self.reply(200, ["ID": [1]])
+        let slow = SMSGatewayAPIProvider(configuration: .init(requestTimeout: .seconds(9)))
+        _ = try await slow.add([try contact(Self.numbers[0])], to: "1", context: context(transport))
+        #expect(transport.requests[0].timeout == .seconds(9))
+    }
+
     // MARK: Answers
 
     @Test func partialBatchMatchesErrorsByNumberAndGivesIDsInOrderToTheOthers() async throws {
@@ -309,7 +316,7 @@ import Testing
                 [try contact(Self.numbers[0])], from: "1", context: context(transport))
         }
         #expect(error.code == .unsupportedOperation)
-        #expect(error.message.hasPrefix("delete is not supported by smsgatewayapi"))
+        #expect(error.message == "delete is not supported by smsgatewayapi")
         #expect(error.operation == ContactOperation.delete)
         #expect(transport.requests.isEmpty)
         #expect(!provider.descriptor.supports(.delete))

@@ -337,6 +337,33 @@ import Testing
         #expect(transport.requests.allSatisfy { $0.method == .get })
     }
 
+    @Test func deleteStopsScanningOnceTotalContactsWereSeen() async throws {
+        // Two full pages and total 40: page 3 is never asked for.
+        let transport = Self.listServer(pages: 2, total: 40)
+        let results = try await provider.delete(
+            [try contact("+33698765432")], from: "G-12", context: context(transport))
+        #expect(results.map(\.status) == [.skipped])
+        #expect(transport.requests.map { query($0)["page"] } == ["1", "2"])
+    }
+
+    @Test func deleteWithoutTotalReadsUntilAnEmptyPage() async throws {
+        let transport = MockTransport { request in
+            let page = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?
+                .queryItems?.first { $0.name == "page" }?.value
+            let datas: [JSONValue] =
+                page == "1"
+                ? (0..<20).map {
+                    ["contactId": .string("k\($0)"), "phone": .string("+336110003\(10 + $0)")]
+                }
+                : []
+            return Self.response(["success": true, "code": 200, "datas": .array(datas)])
+        }
+        let results = try await provider.delete(
+            [try contact("+33698765432")], from: "G-12", context: context(transport))
+        #expect(results.map(\.status) == [.skipped])
+        #expect(transport.requests.map { query($0)["page"] } == ["1", "2"])
+    }
+
     @Test func deleteStopsScanningOnceEveryNumberIsFound() async throws {
         let transport = Self.listServer(pages: 50)
         // Both numbers are on page 1 (national 0611000103 and 0611000117).

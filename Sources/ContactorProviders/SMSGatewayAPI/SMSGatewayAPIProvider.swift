@@ -144,7 +144,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
         return results.map { $0! }
     }
 
-    /// SMS Gateway API documents no delete endpoint.
+    /// SMS Gateway API documents no delete endpoint, so this adapter cannot delete.
     ///
     /// - Throws: always ``ContactError`` `unsupported_operation` ("delete is not supported
     ///   by smsgatewayapi"); nothing is sent.
@@ -153,7 +153,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
     ) async throws -> [ContactResult] {
         throw ContactError(
             .unsupportedOperation,
-            "delete is not supported by \(Self.name): its API documents no delete endpoint",
+            "delete is not supported by \(Self.name)",
             provider: Self.name, operation: .delete)
     }
 

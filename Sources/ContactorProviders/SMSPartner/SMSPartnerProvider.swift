@@ -449,7 +449,8 @@ public struct SMSPartnerProvider: ContactProvider {
         }
         throw ContactError(
             .providerError,
-            "\(name) answered HTTP \(response.status) with an unreadable body\(detail)",
+            "\(name) answered HTTP \(response.status) with neither a result nor a control "
+                + "code\(detail)",
             provider: name, operation: operation)
     }
 
