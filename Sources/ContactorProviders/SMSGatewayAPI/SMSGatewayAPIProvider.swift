@@ -1,0 +1,255 @@
+import Contactor
+import Foundation
+
+/// The SMS Gateway API (Smstools) adapter: adds contacts to a group with
+/// `POST /v1/contact`.
+///
+/// Requests are JSON, authenticated by the `X-Client-Id` and `X-Client-Secret` headers
+/// (credentials `client_id` and `client_secret`). A batch of one is sent as one object,
+/// a larger batch as an array. Phones go out as international digits without `+`
+/// (`436501234567`); the list is the `groupid`.
+///
+/// What the provider's documentation leaves open, and what this adapter does:
+/// - No batch limit is documented; the add batch size defaults to
+///   ``defaultAddBatchSize`` (100), a conservative size for one JSON request.
+/// - No delete endpoint is documented, so ``delete(_:from:context:)`` throws
+///   `unsupported_operation` and sends nothing.
+/// - An unknown group is assumed to answer HTTP 404, reported as `list_not_found`.
+/// - `unsubscribed` is sent as the integer `1` or `0`, from `1`/`true`/`yes` or
+///   `0`/`false`/`no` (any case); other values are refused locally.
+/// - `groupid` is sent as a string, as in the documentation's JSON examples.
+/// - Per-contact errors are matched to contacts by the phone number quoted in their
+///   `errorMsg`; the returned IDs then belong, in order, to the other contacts. When the
+///   answer does not add up, the unmatched contacts fail with `provider_error` rather than
+///   being given a guessed id.
+public struct SMSGatewayAPIProvider: ContactProvider {
+    /// How the adapter behaves.
+    ///
+    /// The defaults suit the public service; tests and emulators may lower the batch size.
+    public struct Configuration: Sendable, Hashable {
+        /// The most contacts sent in one add request (at least 1).
+        public var addBatchSize: Int
+        /// How long to wait for each response; `nil` for the transport's default.
+        public var requestTimeout: Duration?
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - addBatchSize: The most contacts per add request; values below 1 count as 1.
+        ///   - requestTimeout: The per-request timeout, or `nil` for the transport's.
+        public init(
+            addBatchSize: Int = SMSGatewayAPIProvider.defaultAddBatchSize,
+            requestTimeout: Duration? = nil
+        ) {
+            self.addBatchSize = max(1, addBatchSize)
+            self.requestTimeout = requestTimeout
+        }
+    }
+
+    /// The provider's name, as given to `--provider`: `smsgatewayapi`.
+    public static let name = "smsgatewayapi"
+
+    /// The documented base URL, `https://api.smsgatewayapi.com`.
+    public static let defaultEndpoint = URL(string: "https://api.smsgatewayapi.com")!
+
+    /// The default add batch size, 100 (the documentation gives no limit).
+    public static let defaultAddBatchSize = 100
+
+    /// The credential keys: `client_id` and `client_secret`.
+    public static let credentialKeys = ["client_id", "client_secret"]
+
+    /// The adapter's configuration.
+    public var configuration: Configuration
+
+    /// Creates the adapter.
+    ///
+    /// - Parameter configuration: Batch size and timeout; the defaults suit the service.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    /// What SMS Gateway API is and accepts.
+    ///
+    /// Add only (batch size from ``Configuration/addBatchSize``), no default region, the
+    /// standard fields `first_name`, `last_name` and `birthday`, and the custom fields
+    /// `extra1` … `extra8` and `unsubscribed`. The documentation gives no length limits.
+    public var descriptor: ProviderDescriptor {
+        ProviderDescriptor(
+            name: Self.name,
+            summary: "SMS Gateway API (Smstools): JSON, X-Client-Id/X-Client-Secret headers",
+            credentialKeys: Self.credentialKeys,
+            defaultEndpoint: Self.defaultEndpoint,
+            defaultRegion: nil,
+            batchSizes: [.add: configuration.addBatchSize],
+            operations: [.add],
+            standardFields: ["first_name", "last_name", "birthday"],
+            customFields: SMSGatewayAPIPayload.extraFields + [
+                SMSGatewayAPIPayload.unsubscribedField
+            ]
+        )
+    }
+
+    /// Adds `batch` to group `list` with one `POST /v1/contact`.
+    ///
+    /// - Returns: one result per contact, in order: `added` with the provider's id,
+    ///   `rejected` for the contacts the answer's `errors` name (error 103 as
+    ///   `invalid_phone`), `failed` / `plugin_error` for contacts the payload hook refused,
+    ///   `failed` / `provider_error` when the answer does not say what became of a contact.
+    /// - Throws: ``ContactError`` for the whole batch: `auth_failed` (401/403 or a missing
+    ///   credential), `list_not_found` (404), `rate_limited` (429, transient),
+    ///   `provider_error` (5xx transient; 400/422 and other statuses not transient),
+    ///   or the transport's error.
+    public func add(
+        _ batch: [Contact], to list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        guard !batch.isEmpty else { return [] }
+        let name = Self.name
+        let clientID = try SGASPSupport.credential(
+            "client_id", context: context, provider: name, operation: .add)
+        let clientSecret = try SGASPSupport.credential(
+            "client_secret", context: context, provider: name, operation: .add)
+
+        var results = [ContactResult?](repeating: nil, count: batch.count)
+        var sentIndices: [Int] = []
+        var payloads: [JSONValue] = []
+        for (index, contact) in batch.enumerated() {
+            let payload = SMSGatewayAPIPayload.object(for: contact, group: list)
+            switch await SGASPSupport.applyHook(
+                payload, contact: contact, context: context, provider: name, operation: .add)
+            {
+            case .success(let edited):
+                sentIndices.append(index)
+                payloads.append(edited)
+            case .failure(let error):
+                results[index] = .failed(error)
+            }
+        }
+        guard !payloads.isEmpty else { return results.map { $0! } }
+
+        let body: JSONValue = payloads.count == 1 ? payloads[0] : .array(payloads)
+        let request = SGASPSupport.request(
+            .post, context.url("/v1/contact"),
+            headers: [("X-Client-Id", clientID), ("X-Client-Secret", clientSecret)],
+            json: body, timeout: configuration.requestTimeout)
+        let response = try await SGASPSupport.send(
+            request, context: context, provider: name, operation: .add)
+
+        let sentPhones = zip(sentIndices, payloads).map { index, payload in
+            payload["phone"]?.stringValue.map(SGASPSupport.digits)
+                ?? batch[index].phone.internationalDigits
+        }
+        let sentResults = try outcome(
+            of: response, sentPhones: sentPhones, list: list, context: context)
+        for (index, result) in zip(sentIndices, sentResults) { results[index] = result }
+        return results.map { $0! }
+    }
+
+    /// SMS Gateway API documents no delete endpoint, so this adapter cannot delete.
+    ///
+    /// - Throws: always ``ContactError`` `unsupported_operation` ("delete is not supported
+    ///   by smsgatewayapi"); nothing is sent.
+    public func delete(
+        _ batch: [Contact], from list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        throw ContactError(
+            .unsupportedOperation,
+            "delete is not supported by \(Self.name)",
+            provider: Self.name, operation: .delete)
+    }
+
+    /// Checks a contact before anything is sent.
+    ///
+    /// For `add`: custom fields must be `extra1` … `extra8` or `unsubscribed`
+    /// (`invalid_field`), and `unsubscribed` must read as a yes/no value (`1`, `0`,
+    /// `true`, `false`, `yes`, `no`). Other operations have no local rules.
+    public func check(_ contact: Contact, for operation: ContactOperation) -> ContactError? {
+        guard operation == .add else { return nil }
+        if let error = checkFields(contact, for: operation) { return error }
+        let field = SMSGatewayAPIPayload.unsubscribedField
+        if let value = contact.fields[field],
+            SMSGatewayAPIPayload.unsubscribedValues[value.lowercased()] == nil
+        {
+            return ContactError(
+                .invalidField,
+                "\(field) must be 1, 0, true, false, yes or no; got '\(SGASPSupport.quote(value))'",
+                provider: Self.name, operation: operation, field: field)
+        }
+        return nil
+    }
+
+    /// Refuses an empty or blank group id (`missing_field`).
+    public func checkList(
+        _ list: String, options: [String: String], for operation: ContactOperation
+    ) -> ContactError? {
+        SGASPSupport.checkList(list, provider: Self.name, operation: operation, name: "groupid")
+    }
+
+    /// The results for the sent contacts from the answer, or the error for the batch.
+    private func outcome(
+        of response: HTTPResponse, sentPhones: [String], list: String, context: ProviderContext
+    ) throws(ContactError) -> [ContactResult] {
+        let name = Self.name
+        let json = SGASPSupport.json(response)
+        if let error = SGASPSupport.transientError(
+            response, json: json, context: context, provider: name, operation: .add)
+        {
+            throw error
+        }
+        let detail =
+            SGASPSupport.message(from: response, json: json, credentials: context.credentials)
+            .map { ": \($0)" } ?? ""
+        let status = response.status
+        switch status {
+        case 200...299:
+            guard let answer = SMSGatewayAPIAddAnswer(json) else {
+                let reason = "\(name) answered HTTP \(status) without IDs or errors\(detail)"
+                return sentPhones.map { _ in
+                    .failed(ContactError(.providerError, reason, provider: name, operation: .add))
+                }
+            }
+            return completed(
+                answer.match(sentPhones: sentPhones), answer: answer, count: sentPhones.count)
+        case 401, 403:
+            throw ContactError(
+                .authFailed,
+                "\(name) refused the client id and secret (HTTP \(status))\(detail)",
+                provider: name, operation: .add)
+        case 404:
+            throw ContactError(
+                .listNotFound,
+                "\(name) answered HTTP 404: group '\(list)' was not found\(detail)",
+                provider: name, operation: .add, field: "list")
+        case 400, 422:
+            // A documented per-contact answer that accounts for every contact is kept;
+            // anything else fails the batch, which the engine may split.
+            if let answer = SMSGatewayAPIAddAnswer(json), !answer.failures.isEmpty {
+                let matched = answer.match(sentPhones: sentPhones)
+                if matched.complete { return matched.results.map { $0! } }
+            }
+            throw ContactError(
+                .providerError, "\(name) refused the request (HTTP \(status))\(detail)",
+                provider: name, operation: .add)
+        default:
+            throw ContactError(
+                .providerError, "\(name) answered with unexpected HTTP status \(status)\(detail)",
+                provider: name, operation: .add)
+        }
+    }
+
+    /// Fills the contacts a partial answer leaves unexplained with `failed`.
+    private func completed(
+        _ matched: (results: [ContactResult?], complete: Bool), answer: SMSGatewayAPIAddAnswer,
+        count: Int
+    ) -> [ContactResult] {
+        if matched.complete { return matched.results.map { $0! } }
+        let reason =
+            "\(Self.name) answered \(answer.ids.count) id(s) and \(answer.failures.count) "
+            + "error(s) for \(count) contact(s), which do not match up; this contact's outcome "
+            + "is unknown (it may have been added)"
+        return matched.results.map { result in
+            result
+                ?? .failed(
+                    ContactError(.providerError, reason, provider: Self.name, operation: .add))
+        }
+    }
+}

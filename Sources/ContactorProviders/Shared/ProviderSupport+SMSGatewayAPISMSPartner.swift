@@ -1,0 +1,191 @@
+import Contactor
+import Foundation
+
+/// Plumbing shared by the SMS Gateway API and SMS Partner adapters: JSON requests, sending
+/// with errors attributed and free of secrets, HTTP status mapping, the payload hook.
+///
+/// Internal and namespaced so that it cannot clash with other adapters' helpers in the
+/// same target.
+enum SGASPSupport {
+    /// The most characters of a provider's message quoted in an error.
+    static let maxQuotedMessage = 300
+
+    /// A JSON request with `Accept: application/json`, plus `Content-Type` when there is a
+    /// body, after `headers`.
+    static func request(
+        _ method: HTTPMethod, _ url: URL, headers: [(String, String)] = [], json: JSONValue?,
+        timeout: Duration?
+    ) -> HTTPRequest {
+        var fields = HTTPHeaders(headers)
+        if json != nil { fields.set("Content-Type", "application/json") }
+        fields.set("Accept", "application/json")
+        return HTTPRequest(
+            method: method, url: url, headers: fields, body: json?.encoded(), timeout: timeout)
+    }
+
+    /// Sends `request` through the context's transport.
+    ///
+    /// A ``ContactError`` from the transport is passed on with the provider and operation
+    /// filled in and its message redacted; any other error becomes a transient
+    /// `transport_error`. The URL (which may hold an API key in its query) is never quoted.
+    static func send(
+        _ request: HTTPRequest, context: ProviderContext, provider: String,
+        operation: ContactOperation
+    ) async throws(ContactError) -> HTTPResponse {
+        do {
+            return try await context.send(request)
+        } catch let error as ContactError {
+            var copy = error.attributed(to: provider, operation: operation)
+            copy.message = context.credentials.redact(copy.message)
+            throw copy
+        } catch {
+            throw ContactError(
+                .transportError,
+                "the request to \(provider) failed: "
+                    + context.credentials.redact(String(describing: error)),
+                provider: provider, operation: operation, isTransient: true)
+        }
+    }
+
+    /// The body parsed as JSON, or `nil` when it is empty or not JSON.
+    static func json(_ response: HTTPResponse) -> JSONValue? {
+        guard !response.body.isEmpty else { return nil }
+        return try? JSONValue.decode(response.body)
+    }
+
+    /// A short, redacted message from a provider's error body (`message`, `errorMsg`,
+    /// `error` when it is text), else the start of the body text; `nil` when empty.
+    static func message(
+        from response: HTTPResponse, json: JSONValue?, credentials: Credentials
+    ) -> String? {
+        var text: String?
+        if let json {
+            for key in ["message", "errorMsg", "error_message", "error"] {
+                if case .string(let value)? = json[key], !value.isEmpty {
+                    text = value
+                    break
+                }
+            }
+            if text == nil, let first = json["errors"]?.arrayValue?.first {
+                text = first["errorMsg"]?.stringValue ?? first["message"]?.stringValue
+            }
+        } else {
+            let body = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !body.isEmpty { text = body }
+        }
+        guard let text else { return nil }
+        return quote(credentials.redact(text))
+    }
+
+    /// `text` cut to ``maxQuotedMessage`` characters.
+    static func quote(_ text: String) -> String {
+        text.count > maxQuotedMessage ? String(text.prefix(maxQuotedMessage)) + "…" : text
+    }
+
+    /// How long a `Retry-After` header asks to wait: delta-seconds or an HTTP date.
+    static func retryAfter(_ headers: HTTPHeaders, now: Date = Date()) -> Duration? {
+        guard let value = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces),
+            !value.isEmpty
+        else { return nil }
+        if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: value) else { return nil }
+        return .seconds(max(0, Int(date.timeIntervalSince(now).rounded(.up))))
+    }
+
+    /// The error for a 429 or 5xx answer (both transient), or `nil` for other statuses.
+    static func transientError(
+        _ response: HTTPResponse, json: JSONValue?, context: ProviderContext, provider: String,
+        operation: ContactOperation
+    ) -> ContactError? {
+        let detail =
+            message(from: response, json: json, credentials: context.credentials)
+            .map { ": \($0)" } ?? ""
+        if response.status == 429 {
+            return ContactError(
+                .rateLimited,
+                "\(provider) asked to slow down (HTTP 429)\(detail)",
+                provider: provider, operation: operation, isTransient: true,
+                retryAfter: retryAfter(response.headers))
+        }
+        if (500...599).contains(response.status) {
+            return ContactError(
+                .providerError,
+                "\(provider) had a server error (HTTP \(response.status))\(detail)",
+                provider: provider, operation: operation, isTransient: true,
+                retryAfter: retryAfter(response.headers))
+        }
+        return nil
+    }
+
+    /// Runs the context's payload hook, if any, on `payload`.
+    ///
+    /// - Returns: the payload to send, or the `plugin_error` that fails this contact.
+    static func applyHook(
+        _ payload: JSONValue, contact: Contact, context: ProviderContext, provider: String,
+        operation: ContactOperation
+    ) async -> Result<JSONValue, ContactError> {
+        guard let hook = context.payloadHook else { return .success(payload) }
+        let edited: JSONValue
+        do {
+            edited = try await hook(provider, contact, payload)
+        } catch let error as ContactError {
+            return .failure(
+                ContactError(
+                    .pluginError,
+                    "the payload hook failed for \(contact.phone.e164): "
+                        + quote(context.credentials.redact(error.message)),
+                    provider: provider, operation: operation))
+        } catch {
+            return .failure(
+                ContactError(
+                    .pluginError,
+                    "the payload hook failed for \(contact.phone.e164): "
+                        + quote(context.credentials.redact(String(describing: error))),
+                    provider: provider, operation: operation))
+        }
+        guard case .object = edited else {
+            return .failure(
+                ContactError(
+                    .pluginError,
+                    "the payload hook returned something other than a JSON object for "
+                        + contact.phone.e164,
+                    provider: provider, operation: operation))
+        }
+        return .success(edited)
+    }
+
+    /// The digits of `text` (`+33 6 12` → `33612`).
+    static func digits(_ text: String) -> String {
+        String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init))
+    }
+}
+
+extension SGASPSupport {
+    /// The credential `key`, or an `auth_failed` error naming the variable to set.
+    static func credential(
+        _ key: String, context: ProviderContext, provider: String, operation: ContactOperation
+    ) throws(ContactError) -> String {
+        guard let value = context.credentials[key], !value.isEmpty else {
+            let variable = Credentials.environmentVariable(provider: provider, key: key)
+            throw ContactError(
+                .authFailed,
+                "missing credential '\(key)': set \(variable) or pass --credential \(key)=...",
+                provider: provider, operation: operation)
+        }
+        return value
+    }
+
+    /// `missing_field` for a list name that is empty or only blanks, else `nil`.
+    static func checkList(
+        _ list: String, provider: String, operation: ContactOperation, name: String
+    ) -> ContactError? {
+        guard list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        return ContactError(
+            .missingField, "the list (\(provider)'s \(name)) is empty", provider: provider,
+            operation: operation, field: "list")
+    }
+}
