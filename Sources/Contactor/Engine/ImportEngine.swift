@@ -212,6 +212,10 @@ struct ImportEngine: Sendable {
                 fill(todo, .failed(stop))
                 break
             }
+            if Task.isCancelled {
+                fill(todo, .failed(cancelled))
+                break
+            }
             let batch = todo.map { contacts[$0] }
             let answer: [ContactResult]
             do {
