@@ -88,6 +88,27 @@ import Testing
         #expect(outcomes.allSatisfy { $0.result.status == .added })
     }
 
+    @Test(arguments: [1, 3])
+    func noMoreThanConcurrencyBatchesAreInFlight(_ concurrency: Int) async throws {
+        let provider = InMemoryProvider(descriptor: InMemoryProvider.descriptor(batchSize: 2))
+        let inFlight = Mutex((now: 0, most: 0))
+        await provider.onBatch { _ in
+            inFlight.withLock {
+                $0.now += 1
+                $0.most = max($0.most, $0.now)
+            }
+            for _ in 0..<20 { await Task.yield() }
+            inFlight.withLock { $0.now -= 1 }
+        }
+        let client = makeClient([provider], concurrency: concurrency)
+        let outcomes = try await collect(
+            client.importRecords(
+                GeneratedRecords(phones: mobiles(40)), provider: "memory", list: "l"))
+        #expect(outcomes.count == 40)
+        #expect(inFlight.withLock { $0.most } <= concurrency)
+        #expect(await provider.receivedBatches.count == 20)
+    }
+
     @Test func readAheadStaysBoundedWhateverTheInputSize() async throws {
         let provider = InMemoryProvider(descriptor: InMemoryProvider.descriptor(batchSize: 10))
         let client = makeClient([provider], concurrency: 2)
