@@ -1,0 +1,63 @@
+/// The built-in mapping of the CSV contract: standard columns and custom fields.
+///
+/// - The columns `phone`, `first_name`, `last_name`, `email`, `birthday` and `civility`
+///   (matched without regard to case or surrounding spaces) fill the standard fields.
+/// - Any other column becomes a custom field of that name (its header with surrounding
+///   spaces removed, case kept: `param1`).
+/// - Values lose their surrounding whitespace; a cell that is then empty is treated as
+///   absent: it sets no field, and an empty `phone` is a missing phone.
+/// - When two columns give the same field, the first non-empty one wins.
+/// - A record with a ``InputRecord/problem`` (invalid UTF-8, wrong number of columns) is
+///   rejected with that problem; a record without a phone is rejected with
+///   `missing_field` naming the `phone` column.
+public struct StandardColumnsMapper: RecordMapper {
+    /// Creates the mapper.
+    public init() {}
+
+    /// Maps one record to a draft.
+    /// - Throws: ``ContactError`` — the record's own problem, or `missing_field` for the
+    ///   phone.
+    public func map(_ record: InputRecord) throws(ContactError) -> ContactDraft {
+        if let problem = record.problem { throw problem }
+        var draft = ContactDraft(phone: "")
+        var phone: String?
+        for column in record.columns {
+            let value = column.value.trimmingWhitespace()
+            guard !value.isEmpty else { continue }
+            let name = column.name.trimmingWhitespace()
+            switch name.lowercased() {
+            case "phone": phone = phone ?? value
+            case "first_name": draft.firstName = draft.firstName ?? value
+            case "last_name": draft.lastName = draft.lastName ?? value
+            case "email": draft.email = draft.email ?? value
+            case "birthday": draft.birthday = draft.birthday ?? value
+            case "civility": draft.civility = draft.civility ?? value
+            default:
+                if draft.fields[name] == nil { draft.fields[name] = value }
+            }
+        }
+        guard let phone else {
+            let hasColumn = record.columns.contains {
+                $0.name.trimmingWhitespace().lowercased() == "phone"
+            }
+            throw ContactError(
+                .missingField,
+                hasColumn
+                    ? "the phone column is empty" : "the record has no phone column",
+                field: "phone")
+        }
+        draft.phone = phone
+        return draft
+    }
+}
+
+extension String {
+    /// The string without leading and trailing white space and newlines.
+    func trimmingWhitespace() -> String {
+        let scalars = unicodeScalars
+        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
+            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
+        else { return "" }
+        return String(scalars[first...last])
+    }
+}
