@@ -1,0 +1,2 @@
+import ContactorSandbox
+import Testing
