@@ -2,6 +2,8 @@ import Foundation
 
 /// A JSON value as the emulators read and write it.
 ///
+/// Equality is JSON's: object members in any order, `1` equal to `1.0`.
+///
 /// Reading keeps JSON's own types apart (a `true` is not a `1`, a `"5"` is not a `5`) so
 /// that the emulators can refuse a field sent with the wrong type; writing keeps object
 /// keys in the order they were given, so answers read like the providers' examples.
@@ -20,10 +22,13 @@ enum JSON: Sendable, Equatable {
         case (.bool(let a), .bool(let b)): a == b
         case (.int(let a), .int(let b)): a == b
         case (.double(let a), .double(let b)): a == b
+        case (.int(let a), .double(let b)), (.double(let b), .int(let a)): Double(a) == b
         case (.string(let a), .string(let b)): a == b
         case (.array(let a), .array(let b)): a == b
         case (.object(let a), .object(let b)):
-            a.count == b.count && zip(a, b).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
+            // JSON objects are unordered: same keys, equal values.
+            a.count == b.count
+                && a.allSatisfy { key, value in b.contains { $0.0 == key && $0.1 == value } }
         default: false
         }
     }

@@ -60,7 +60,7 @@ public final class SandboxServer: Sendable {
                 announce.yield(channel.localAddress?.port ?? 0)
                 announce.finish()
             },
-            logger: configuration.logger
+            logger: Self.frameworkLogger(configuration.logger)
         )
         let task = Task {
             defer { announce.finish() }
@@ -74,6 +74,18 @@ public final class SandboxServer: Sendable {
         }
         running.withLock { $0 = Running(port: port, task: task) }
         configuration.logger.info("sandbox listening", metadata: ["port": "\(port)"])
+    }
+
+    /// The logger handed to Hummingbird: the configured one, quietened to `critical`
+    /// unless it is at `debug` or `trace`.
+    ///
+    /// ``stop()`` cancels the server's task (a graceful shutdown would need
+    /// ServiceLifecycle, which this target does not depend on), and Hummingbird logs that
+    /// cancellation as an error; this keeps that noise out of normal runs.
+    private static func frameworkLogger(_ logger: Logger) -> Logger {
+        var logger = logger
+        if logger.logLevel > .debug { logger.logLevel = .critical }
+        return logger
     }
 
     /// Stops listening and closes every connection; the state stays readable.

@@ -229,8 +229,9 @@ struct PartnerGroupState: Sendable {
 
 // MARK: - Shared checks
 
-extension JSON: ExpressibleByDictionaryLiteral {
+extension JSON: ExpressibleByDictionaryLiteral, ExpressibleByArrayLiteral {
     init(dictionaryLiteral elements: (String, JSON)...) { self = .object(elements) }
+    init(arrayLiteral elements: JSON...) { self = .array(elements) }
 }
 
 enum Phone {

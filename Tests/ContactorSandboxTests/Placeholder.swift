@@ -1,2 +1,0 @@
-import ContactorSandbox
-import Testing
