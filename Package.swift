@@ -8,10 +8,14 @@ let package = Package(
         .library(name: "Contactor", targets: ["Contactor"]),
         .library(name: "ContactorProviders", targets: ["ContactorProviders"]),
         .library(name: "ContactorTesting", targets: ["ContactorTesting"]),
+        .library(name: "ContactorSandbox", targets: ["ContactorSandbox"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
         // C glue
@@ -35,12 +39,31 @@ let package = Package(
         ),
         .target(name: "ContactorProviders", dependencies: ["Contactor"]),
         .target(name: "ContactorTesting", dependencies: ["Contactor"]),
+        // Local emulators of the providers, written from their docs: no code shared with
+        // ContactorProviders (Contactor is used only for libphonenumber checks).
+        .target(
+            name: "ContactorSandbox",
+            dependencies: [
+                "Contactor",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(name: "contactor", dependencies: ["Contactor", "ContactorProviders"]),
 
         .testTarget(name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"]),
         .testTarget(
             name: "ContactorProvidersTests",
             dependencies: ["ContactorProviders", "ContactorTesting"]
+        ),
+        .testTarget(
+            name: "ContactorSandboxTests",
+            dependencies: [
+                "ContactorSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6],
