@@ -8,10 +8,17 @@ let package = Package(
         .library(name: "Contactor", targets: ["Contactor"]),
         .library(name: "ContactorProviders", targets: ["ContactorProviders"]),
         .library(name: "ContactorTesting", targets: ["ContactorTesting"]),
+        .library(name: "ContactorHTTP", targets: ["ContactorHTTP"]),
+        .library(name: "ContactorTestServer", targets: ["ContactorTestServer"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2")
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        // Already required by async-http-client (same lower bound); named here only so that
+        // ContactorHTTP can recognise TLS errors.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
     ],
     targets: [
         // C glue
@@ -35,12 +42,42 @@ let package = Package(
         ),
         .target(name: "ContactorProviders", dependencies: ["Contactor"]),
         .target(name: "ContactorTesting", dependencies: ["Contactor"]),
+        // The real transport, on AsyncHTTPClient; no AHC type in its public API.
+        .target(
+            name: "ContactorHTTP",
+            dependencies: [
+                "Contactor",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A scripted HTTP/1.1 server on 127.0.0.1 for tests that cross the network.
+        .target(
+            name: "ContactorTestServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
         .executableTarget(name: "contactor", dependencies: ["Contactor", "ContactorProviders"]),
 
         .testTarget(name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"]),
         .testTarget(
             name: "ContactorProvidersTests",
             dependencies: ["ContactorProviders", "ContactorTesting"]
+        ),
+        .testTarget(
+            name: "ContactorHTTPTests",
+            dependencies: [
+                "ContactorHTTP", "Contactor", "ContactorTesting", "ContactorTestServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
     ],
     swiftLanguageModes: [.v6],
