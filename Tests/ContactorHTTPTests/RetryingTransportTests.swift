@@ -191,6 +191,8 @@ struct RetryingTransportTests {
                     retrying,
                     HTTPRequest(method: .get, url: URL(string: "http://127.0.0.1:\(port)/v1")!)))
             #expect(error.code == .transportError)
+            #expect(error.isTransient)
+            #expect(error.message.hasSuffix("connection refused (gave up after 4 attempts)"))
             #expect(clock.sleeps.count == 3)
         }
     }
@@ -219,5 +221,29 @@ struct RetryingTransportTests {
         _ = try await retrying.send(HTTPRequest(method: .get, url: URL(string: "http://x/")!))
         #expect(seen.value == [1, 2, 3])
         #expect(RetryingTransport.currentAttempt == nil)
+    }
+
+    @Test("the fluent stack retries through the bucket and logs every attempt")
+    func fluentStack() async throws {
+        try await TestHTTPServer.withServer(script: [.status(503)], otherwise: .status(200)) {
+            server in
+            try await withTestTransport { transport in
+                let capture = LogCapture()
+                let clock = ImmediateClock()
+                let bucket = TokenBucket(.init(rate: 10, burst: 1), clock: clock)
+                let stack =
+                    transport
+                    .logging(to: capture.logger(), redactor: Redactor(secrets: []))
+                    .rateLimited(by: bucket)
+                    .retrying(policy: Self.policy)
+                let response = try await stack.send(
+                    HTTPRequest(method: .get, url: server.url("/v1")))
+                #expect(response.status == 200)
+                #expect(capture.records.map(\.metadata["status"]) == ["503", "200"])
+                #expect(capture.records.map(\.metadata["attempt"]) == ["1", "2"])
+                // The retry waited for the back-off on the real clock, then for a token.
+                #expect(server.requests.count == 2)
+            }
+        }
     }
 }

@@ -30,7 +30,8 @@ import Foundation
 ///
 /// It gives up after `maxAttempts` attempts, or when the time spent so far plus the next
 /// wait would exceed `totalBudget`; it then returns the last response, or throws the last
-/// error. While an attempt runs, ``currentAttempt`` holds its 1-based number, so an inner
+/// error, its message ending with "(gave up after N attempts)" when there was more than one.
+/// While an attempt runs, ``currentAttempt`` holds its 1-based number, so an inner
 /// ``LoggingTransport`` can print it.
 public struct RetryingTransport: HTTPTransport {
     /// The statuses retried by default: 408, 429, 502, 503, 504.
@@ -122,7 +123,14 @@ public struct RetryingTransport: HTTPTransport {
 
             guard let wait = nextWait(afterAttempt: attempt, retryAfter: retryAfter),
                 elapsed() + wait <= policy.totalBudget
-            else { return try outcome.get() }
+            else {
+                switch outcome {
+                case .success(let response): return response
+                case .failure(var error):
+                    if attempt > 1 { error.message += " (gave up after \(attempt) attempts)" }
+                    throw error
+                }
+            }
             try await sleep(wait)
             attempt += 1
         }
