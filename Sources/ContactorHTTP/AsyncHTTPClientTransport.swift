@@ -296,11 +296,11 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             if case .uncleanShutdown = error {
                 return transient("connection closed uncleanly by the server")
             }
-            return permanent("TLS failure: \(error)")
+            return permanent("TLS failure: \(tlsReason(error))")
         case let error as NIOSSLExtraError:
             return permanent("TLS failure: \(error)")
         case let error as BoringSSLError:
-            return permanent("TLS failure: \(error)")
+            return permanent("TLS failure: \(tlsReason(error))")
         case is NIOTooManyBytesError:
             return permanent("response body larger than \(bodyLimit) bytes")
         case let error as ContactError:
@@ -309,6 +309,30 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             // An unknown error's description is not known to be free of secrets.
             return permanent("unexpected error (\(type(of: error)))")
         }
+    }
+
+    /// The short reasons BoringSSL gives (`CERTIFICATE_VERIFY_FAILED`), without its source
+    /// paths; the error's own description when it has none.
+    static func tlsReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        let marker = "OPENSSL_internal:"
+        var reasons: [String] = []
+        var rest = text[...]
+        while let range = rest.range(of: marker) {
+            let reason = rest[range.upperBound...].prefix {
+                $0.isLetter || $0.isNumber || $0 == "_"
+            }
+            if !reason.isEmpty, !reasons.contains(String(reason)) { reasons.append(String(reason)) }
+            rest = rest[range.upperBound...]
+        }
+        guard !reasons.isEmpty else { return text }
+        let kind: String
+        if let error = error as? NIOSSLError, case .handshakeFailed = error {
+            kind = "handshake failed"
+        } else {
+            kind = "error"
+        }
+        return "\(kind) (\(reasons.joined(separator: ", ")))"
     }
 
     private static func formatSeconds(_ duration: Duration) -> String {

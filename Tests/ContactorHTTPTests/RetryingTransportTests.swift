@@ -209,6 +209,41 @@ struct RetryingTransportTests {
         #expect(mock.requests.count == 1)
     }
 
+    @Test("a thrown error's retryAfter is waited out")
+    func errorRetryAfter() async throws {
+        let calls = Locked(0)
+        let mock = MockTransport { _ in
+            if calls.withLock({ count -> Int in
+                count += 1
+                return count
+            }) == 1 {
+                throw ContactError(
+                    .rateLimited, "slow down", isTransient: true, retryAfter: .seconds(3))
+            }
+            return HTTPResponse(status: 200)
+        }
+        let clock = ImmediateClock()
+        let retrying = RetryingTransport(wrapping: mock, policy: Self.policy, clock: clock)
+        let response = try await retrying.send(
+            HTTPRequest(method: .get, url: URL(string: "http://x/")!))
+        #expect(response.status == 200)
+        #expect(clock.sleeps == [.seconds(3)])
+    }
+
+    @Test("cancelling the task during a wait stops the retries")
+    func cancellation() async throws {
+        let mock = MockTransport.text(status: 503)
+        let retrying = RetryingTransport(
+            wrapping: mock,
+            policy: RetryPolicy(maxAttempts: 5, initialBackoff: .seconds(60), jitter: 0))
+        let task = Task {
+            try await retrying.send(HTTPRequest(method: .get, url: URL(string: "http://x/")!))
+        }
+        task.cancel()
+        await #expect(throws: CancellationError.self) { try await task.value }
+        #expect(mock.requests.count <= 1)
+    }
+
     @Test("the inner transport sees the attempt number")
     func attemptNumberVisible() async throws {
         let seen = Locked<[Int?]>([])
