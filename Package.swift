@@ -9,6 +9,8 @@ let package = Package(
         .library(name: "ContactorProviders", targets: ["ContactorProviders"]),
         .library(name: "ContactorTesting", targets: ["ContactorTesting"]),
         .library(name: "ContactorSandbox", targets: ["ContactorSandbox"]),
+        .library(name: "ContactorHTTP", targets: ["ContactorHTTP"]),
+        .library(name: "ContactorTestServer", targets: ["ContactorTestServer"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
@@ -16,6 +18,11 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        // Already required by async-http-client (same lower bound); named here only so that
+        // ContactorHTTP can recognise TLS errors.
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
     ],
     targets: [
         // C glue
@@ -49,7 +56,37 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .executableTarget(name: "contactor", dependencies: ["Contactor", "ContactorProviders"]),
+        // The real transport, on AsyncHTTPClient; no AHC type in its public API.
+        .target(
+            name: "ContactorHTTP",
+            dependencies: [
+                "Contactor",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // A scripted HTTP/1.1 server on 127.0.0.1 for tests that cross the network.
+        .target(
+            name: "ContactorTestServer",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "contactor",
+            dependencies: [
+                "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Configuration", package: "swift-configuration"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
 
         .testTarget(name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"]),
         .testTarget(
@@ -63,6 +100,14 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "ContactorHTTPTests",
+            dependencies: [
+                "ContactorHTTP", "Contactor", "ContactorTesting", "ContactorTestServer",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
     ],

@@ -1,0 +1,342 @@
+import AsyncHTTPClient
+import Contactor
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+
+/// The real ``HTTPTransport``, on AsyncHTTPClient.
+///
+/// One pooled `HTTPClient` per route (direct, and one per configured proxy) is created at
+/// init and shared by every request, so connections are kept alive and reused; they run on
+/// AsyncHTTPClient's shared event loop group, as it recommends. Call ``shutdown()`` when
+/// done (or use ``withTransport(configuration:_:)``): AsyncHTTPClient requires it.
+///
+/// - Every method may carry a body, `DELETE` included; the status is passed through
+///   whatever it is (a 404 or a 500 is a response, not an error), and redirects are not
+///   followed (a 3xx is returned as it is, so credentials never travel to another host).
+/// - TLS certificates are always verified.
+/// - A `User-Agent` naming Contactor and its version is added unless the request has one.
+/// - Failures are thrown as ``ContactError``: a refused, reset or closed connection is a
+///   transient `transport_error`; a timeout is a transient `timeout`; a TLS failure is a
+///   `transport_error` that is not transient. Messages name the method, host and path,
+///   never the query string, a header or a body.
+/// - It never retries by itself (connection establishment included): wrap it in a
+///   ``RetryingTransport`` for that.
+public final class AsyncHTTPClientTransport: HTTPTransport {
+    /// How the transport connects and how long it waits.
+    public struct Configuration: Sendable {
+        /// The longest time to establish a connection (TCP and TLS).
+        public var connectTimeout: Duration
+        /// The longest time for a whole request, body included, when the request does not
+        /// set its own ``HTTPRequest/timeout``.
+        public var requestTimeout: Duration
+        /// The most connections kept open to one host.
+        public var maxConnectionsPerHost: Int
+        /// How long an unused connection stays in the pool.
+        public var idleTimeout: Duration
+        /// The largest response body accepted, in bytes; a larger one is a
+        /// `transport_error`.
+        public var maxResponseBodySize: Int
+        /// The `User-Agent` sent when a request has none.
+        public var userAgent: String
+        /// The proxies to use, or `nil` to connect directly.
+        public var proxy: ProxySettings?
+
+        /// Creates a configuration.
+        ///
+        /// - Parameters:
+        ///   - connectTimeout: The longest time to establish a connection (10 s).
+        ///   - requestTimeout: The default longest time for a whole request (30 s).
+        ///   - maxConnectionsPerHost: The most connections open to one host (8).
+        ///   - idleTimeout: How long an unused connection stays open (60 s).
+        ///   - maxResponseBodySize: The largest response body accepted (16 MiB).
+        ///   - userAgent: The `User-Agent` to send (``ContactorVersion/userAgent``).
+        ///   - proxy: The proxies; by default read from `HTTPS_PROXY`, `HTTP_PROXY` and
+        ///     `NO_PROXY` (see ``ProxySettings``).
+        public init(
+            connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(30),
+            maxConnectionsPerHost: Int = 8, idleTimeout: Duration = .seconds(60),
+            maxResponseBodySize: Int = 16 << 20, userAgent: String = ContactorVersion.userAgent,
+            proxy: ProxySettings? = ProxySettings.fromEnvironment()
+        ) {
+            self.connectTimeout = connectTimeout
+            self.requestTimeout = requestTimeout
+            self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
+            self.idleTimeout = idleTimeout
+            self.maxResponseBodySize = max(0, maxResponseBodySize)
+            self.userAgent = userAgent
+            self.proxy = proxy
+        }
+    }
+
+    /// The configuration in force.
+    public let configuration: Configuration
+    private let direct: HTTPClient
+    private let proxied: [ProxySettings.Server: HTTPClient]
+
+    /// Creates a transport and its connection pools.
+    ///
+    /// - Parameter configuration: Timeouts, pool size, proxies.
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+        self.direct = Self.makeClient(configuration, proxy: nil)
+        var proxied: [ProxySettings.Server: HTTPClient] = [:]
+        for server in [configuration.proxy?.http, configuration.proxy?.https].compactMap({ $0 })
+        where proxied[server] == nil {
+            proxied[server] = Self.makeClient(configuration, proxy: server)
+        }
+        self.proxied = proxied
+    }
+
+    /// Runs `body` with a new transport and shuts the transport down afterwards, whether
+    /// `body` returned or threw.
+    public static func withTransport<Result: Sendable>(
+        configuration: Configuration = Configuration(),
+        _ body: (AsyncHTTPClientTransport) async throws -> Result
+    ) async throws -> Result {
+        let transport = AsyncHTTPClientTransport(configuration: configuration)
+        let result: Result
+        do {
+            result = try await body(transport)
+        } catch {
+            try? await transport.shutdown()
+            throw error
+        }
+        try await transport.shutdown()
+        return result
+    }
+
+    /// Closes every connection and releases the pools; the transport cannot send after.
+    ///
+    /// - Throws: When a pool fails to shut down cleanly.
+    public func shutdown() async throws {
+        var firstError: (any Error)?
+        for client in [direct] + Array(proxied.values) {
+            do { try await client.shutdown() } catch { firstError = firstError ?? error }
+        }
+        if let firstError { throw firstError }
+    }
+
+    /// Sends `request` and returns its response, whatever its status.
+    ///
+    /// - Throws: ``ContactError`` `transport_error` or `timeout` when no response could be
+    ///   had (see the type's documentation), or `CancellationError` when cancelled.
+    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+        let timeout = request.timeout ?? configuration.requestTimeout
+        let client = client(for: request.url)
+        var outgoing = HTTPClientRequest(url: request.url.absoluteString)
+        outgoing.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers {
+            outgoing.headers.add(name: field.name, value: field.value)
+        }
+        if request.headers["User-Agent"] == nil {
+            outgoing.headers.add(name: "User-Agent", value: configuration.userAgent)
+        }
+        if let body = request.body {
+            outgoing.body = .bytes(ByteBuffer(bytes: body))
+        }
+        let limit = configuration.maxResponseBodySize
+        let request0 = outgoing
+        do {
+            return try await Self.withTimeout(timeout) {
+                let response = try await client.execute(
+                    request0, deadline: .now() + Self.timeAmount(timeout))
+                let body = try await response.body.collect(upTo: limit)
+                return HTTPResponse(
+                    status: Int(response.status.code),
+                    headers: Contactor.HTTPHeaders(response.headers.map { ($0.name, $0.value) }),
+                    body: Data(body.readableBytesView))
+            }
+        } catch {
+            throw Self.contactError(
+                for: error, request: request, timeout: timeout, bodyLimit: limit)
+        }
+    }
+
+    private func client(for url: URL) -> HTTPClient {
+        guard let server = configuration.proxy?.proxy(for: url), let client = proxied[server] else {
+            return direct
+        }
+        return client
+    }
+
+    private static func makeClient(
+        _ configuration: Configuration, proxy: ProxySettings.Server?
+    )
+        -> HTTPClient
+    {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = .fullVerification
+        var pool = HTTPClient.Configuration.ConnectionPool(
+            idleTimeout: timeAmount(configuration.idleTimeout),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: configuration.maxConnectionsPerHost)
+        // Retries belong to RetryingTransport, which knows the policy and the budget; a
+        // refused connection must fail now, not after the connect timeout.
+        pool.retryConnectionEstablishment = false
+        var ahcProxy: HTTPClient.Configuration.Proxy?
+        if let proxy {
+            var authorization: HTTPClient.Authorization?
+            if let user = proxy.username {
+                authorization = .basic(username: user, password: proxy.password ?? "")
+            }
+            ahcProxy = .server(host: proxy.host, port: proxy.port, authorization: authorization)
+        }
+        let clientConfiguration = HTTPClient.Configuration(
+            tlsConfiguration: tls, redirectConfiguration: .disallow,
+            timeout: .init(connect: timeAmount(configuration.connectTimeout)),
+            connectionPool: pool, proxy: ahcProxy, decompression: .disabled)
+        return HTTPClient(
+            eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
+    }
+
+    static func timeAmount(_ duration: Duration) -> TimeAmount {
+        .nanoseconds(Int64(min(duration.seconds * 1e9, Double(Int64.max / 2))))
+    }
+
+    /// Thrown when the whole request, body included, outlasted its timeout.
+    private struct TimedOut: Error {}
+
+    private static func withTimeout<T: Sendable>(
+        _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
+    ) async throws -> T {
+        try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask { try await operation() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let value = first else { throw TimedOut() }
+            return value
+        }
+    }
+
+    /// Maps whatever AsyncHTTPClient or NIO threw to a ``ContactError`` whose message names
+    /// the method, host and path only.
+    static func contactError(
+        for error: any Error, request: HTTPRequest, timeout: Duration, bodyLimit: Int
+    ) -> any Error {
+        if error is CancellationError { return error }
+        if Task.isCancelled, let error = error as? HTTPClientError, error == .cancelled {
+            return CancellationError()
+        }
+        var target = request.url.host ?? "?"
+        if let port = request.url.port { target += ":\(port)" }
+        let place = "\(request.method) \(target)\(request.url.path)"
+        func transient(_ what: String) -> ContactError {
+            ContactError(.transportError, "\(place): \(what)", isTransient: true)
+        }
+        func permanent(_ what: String) -> ContactError {
+            ContactError(.transportError, "\(place): \(what)", isTransient: false)
+        }
+        func timedOut(_ what: String) -> ContactError {
+            ContactError(.timeout, "\(place): \(what)", isTransient: true)
+        }
+        let seconds = formatSeconds(timeout)
+
+        switch error {
+        case is TimedOut:
+            return timedOut("no complete response within \(seconds)")
+        case let error as HTTPClientError:
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return timedOut("no complete response within \(seconds)")
+            case .connectTimeout, .getConnectionFromPoolTimeout:
+                return timedOut("could not connect in time")
+            case .tlsHandshakeTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout:
+                return timedOut("handshake timed out")
+            case .remoteConnectionClosed:
+                return transient("connection closed by the server before a complete response")
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return permanent("invalid URL")
+            case .invalidProxyResponse, .proxyAuthenticationRequired:
+                return permanent("the proxy refused the connection")
+            case .uncleanShutdown:
+                return transient("connection closed uncleanly by the server")
+            case .cancelled:
+                return transient("request cancelled")
+            default:
+                // HTTPClientError's description may quote invalid header names or values.
+                let description = error.description
+                if description.contains("invalidHeader") {
+                    return permanent("invalid header field (not shown)")
+                }
+                return permanent("HTTP client error \(description)")
+            }
+        case let error as NIOConnectionError:
+            if let failure = error.connectionErrors.first?.error {
+                return contactError(
+                    for: failure, request: request, timeout: timeout, bodyLimit: bodyLimit)
+            }
+            if error.dnsAError != nil || error.dnsAAAAError != nil {
+                return transient("could not resolve host")
+            }
+            return transient("could not connect")
+        case let error as IOError:
+            switch error.errnoCode {
+            case ECONNREFUSED: return transient("connection refused")
+            case ECONNRESET: return transient("connection reset by peer")
+            case EPIPE: return transient("connection closed (broken pipe)")
+            case ETIMEDOUT: return timedOut("connection timed out")
+            case ENETUNREACH, EHOSTUNREACH, ENETDOWN, EHOSTDOWN:
+                return transient("host unreachable")
+            default: return transient("I/O error (errno \(error.errnoCode))")
+            }
+        case let error as ChannelError:
+            switch error {
+            case .connectTimeout: return timedOut("could not connect in time")
+            case .ioOnClosedChannel, .alreadyClosed, .eof, .outputClosed, .inputClosed:
+                return transient("connection closed before a complete response")
+            default: return transient("connection failed")
+            }
+        case let error as NIOSSLError:
+            if case .uncleanShutdown = error {
+                return transient("connection closed uncleanly by the server")
+            }
+            return permanent("TLS failure: \(tlsReason(error))")
+        case let error as NIOSSLExtraError:
+            return permanent("TLS failure: \(error)")
+        case let error as BoringSSLError:
+            return permanent("TLS failure: \(tlsReason(error))")
+        case is NIOTooManyBytesError:
+            return permanent("response body larger than \(bodyLimit) bytes")
+        case let error as ContactError:
+            return error
+        default:
+            // An unknown error's description is not known to be free of secrets.
+            return permanent("unexpected error (\(type(of: error)))")
+        }
+    }
+
+    /// The short reasons BoringSSL gives (`CERTIFICATE_VERIFY_FAILED`), without its source
+    /// paths; the error's own description when it has none.
+    static func tlsReason(_ error: any Error) -> String {
+        let text = "\(error)"
+        let marker = "OPENSSL_internal:"
+        var reasons: [String] = []
+        var rest = text[...]
+        while let range = rest.range(of: marker) {
+            let reason = rest[range.upperBound...].prefix {
+                $0.isLetter || $0.isNumber || $0 == "_"
+            }
+            if !reason.isEmpty, !reasons.contains(String(reason)) { reasons.append(String(reason)) }
+            rest = rest[range.upperBound...]
+        }
+        guard !reasons.isEmpty else { return text }
+        let kind: String
+        if let error = error as? NIOSSLError, case .handshakeFailed = error {
+            kind = "handshake failed"
+        } else {
+            kind = "error"
+        }
+        return "\(kind) (\(reasons.joined(separator: ", ")))"
+    }
+
+    private static func formatSeconds(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        return seconds == seconds.rounded() ? "\(Int64(seconds)) s" : "\(seconds) s"
+    }
+}
