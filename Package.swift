@@ -9,11 +9,13 @@ let package = Package(
         .library(name: "ContactorProviders", targets: ["ContactorProviders"]),
         .library(name: "ContactorTesting", targets: ["ContactorTesting"]),
         .library(name: "ContactorStore", targets: ["ContactorStore"]),
+        .library(name: "ContactorCSV", targets: ["ContactorCSV"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
@@ -47,6 +49,12 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // Streaming CSV reader (a quote-aware byte scanner; see CSVRecordReader's docs).
+        .target(name: "ContactorCSV", dependencies: ["Contactor"]),
+        // Throughput benchmark of the CSV reader (run in release mode; docs in main.swift).
+        .executableTarget(
+            name: "contactor-csv-bench", dependencies: ["Contactor", "ContactorCSV"],
+            path: "Benchmarks/CSVReader"),
         // Test helper: records N entries in a journal, says so, then waits to be killed.
         .executableTarget(
             name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
@@ -59,6 +67,10 @@ let package = Package(
                 "ContactorStore", "contactor-journal-torture",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
+        ),
+        .testTarget(
+            name: "ContactorCSVTests",
+            dependencies: ["ContactorCSV", .product(name: "CSV", package: "CSV.swift")]
         ),
         .testTarget(
             name: "ContactorProvidersTests",
