@@ -60,7 +60,10 @@ let package = Package(
             name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
         .executableTarget(name: "contactor", dependencies: ["Contactor", "ContactorProviders"]),
 
-        .testTarget(name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"]),
+        .testTarget(
+            name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"],
+            resources: [.copy("Fixtures")]
+        ),
         .testTarget(
             name: "ContactorStoreTests",
             dependencies: [
