@@ -28,7 +28,7 @@ public struct CSVReadError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// What kind of error this is.
     public var code: Code
-    /// The file's path, or `<input>` for bytes in memory or a stream.
+    /// The file's path, `<input>` for bytes in memory, or a stream's name.
     public var path: String
     /// The 1-based line concerned, when there is one.
     public var line: Int?
@@ -101,6 +101,7 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
     enum Source: Sendable {
         case file(String)
         case bytes([UInt8])
+        case handle(FileHandle, name: String)
     }
 
     let source: Source
@@ -108,6 +109,16 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
     /// A reader of the file at `path`; the file is opened when reading starts.
     public init(path: String) {
         source = .file(path)
+    }
+
+    /// A reader of a byte stream: standard input, a pipe, a socket, an open file.
+    ///
+    /// The handle is read until its end and is not closed; iterate the reader once.
+    /// - Parameters:
+    ///   - fileHandle: The stream to read.
+    ///   - name: What errors call the input (`<stdin>`).
+    public init(fileHandle: FileHandle, name: String = "<stream>") {
+        source = .handle(fileHandle, name: name)
     }
 
     /// A reader of CSV bytes held in memory.
@@ -129,6 +140,9 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
             return try CSVRecordCursor(chunks: try FileChunks(path: path), path: path)
         case .bytes(let bytes):
             return try CSVRecordCursor(chunks: BytesChunks(bytes: bytes), path: "<input>")
+        case .handle(let handle, let name):
+            return try CSVRecordCursor(
+                chunks: FileChunks(handle: handle, path: name, closes: false), path: name)
         }
     }
 
@@ -322,6 +336,7 @@ final class BytesChunks: ChunkSource {
 final class FileChunks: ChunkSource {
     private let handle: FileHandle
     private let path: String
+    private let closes: Bool
 
     init(path: String) throws(CSVReadError) {
         var isDirectory: ObjCBool = false
@@ -335,6 +350,13 @@ final class FileChunks: ChunkSource {
         }
         self.handle = handle
         self.path = path
+        closes = true
+    }
+
+    init(handle: FileHandle, path: String, closes: Bool) {
+        self.handle = handle
+        self.path = path
+        self.closes = closes
     }
 
     func nextChunk() throws(CSVReadError) -> [UInt8]? {
@@ -347,5 +369,5 @@ final class FileChunks: ChunkSource {
         }
     }
 
-    deinit { try? handle.close() }
+    deinit { if closes { try? handle.close() } }
 }

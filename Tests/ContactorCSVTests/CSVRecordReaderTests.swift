@@ -219,6 +219,28 @@ func values(_ record: InputRecord) -> [String] { record.columns.map(\.value) }
         #expect(lines == Array(stride(from: 2, to: 2 + 20_000 * 2, by: 2)))
     }
 
+    @Test func aByteStreamIsReadToItsEnd() async throws {
+        let pipe = Pipe()
+        let writer = pipe.fileHandleForWriting
+        let body = (0..<5_000).map { "+336\(String(format: "%08d", $0));\"a;b\"\n" }.joined()
+        let bytes = Data(("phone;note\n" + body).utf8)
+        // Written from another thread: the pipe's buffer is smaller than the input.
+        let writing = Thread {
+            writer.write(bytes)
+            try? writer.close()
+        }
+        writing.start()
+        var count = 0
+        for try await record in CSVRecordReader(
+            fileHandle: pipe.fileHandleForReading, name: "<stdin>")
+        {
+            #expect(record[column: "note"] == "a;b")
+            #expect(record.line == count + 2)
+            count += 1
+        }
+        #expect(count == 5_000)
+    }
+
     @Test func aMissingFileIsAnUnreadableError() async {
         let error = await #expect(throws: CSVReadError.self) {
             for try await _ in CSVRecordReader(path: "/nonexistent/contacts.csv") {}
