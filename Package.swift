@@ -11,6 +11,8 @@ let package = Package(
         .library(name: "ContactorSandbox", targets: ["ContactorSandbox"]),
         .library(name: "ContactorHTTP", targets: ["ContactorHTTP"]),
         .library(name: "ContactorTestServer", targets: ["ContactorTestServer"]),
+        .library(name: "ContactorStore", targets: ["ContactorStore"]),
+        .library(name: "ContactorCSV", targets: ["ContactorCSV"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
@@ -23,6 +25,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.30.0"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-configuration", from: "1.4.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // C glue
@@ -82,13 +87,46 @@ let package = Package(
             name: "contactor",
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
+                "ContactorCSV", "ContactorStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // SQLite run journal (GRDB, WAL) and the input file digest.
+        .target(
+            name: "ContactorStore",
+            dependencies: [
+                "Contactor",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // Streaming CSV reader (a quote-aware byte scanner; see CSVRecordReader's docs).
+        .target(name: "ContactorCSV", dependencies: ["Contactor"]),
+        // Throughput benchmark of the CSV reader (run in release mode; docs in main.swift).
+        .executableTarget(
+            name: "contactor-csv-bench", dependencies: ["Contactor", "ContactorCSV"],
+            path: "benchmarks/CSVReader"),
+        // Test helper: records N entries in a journal, says so, then waits to be killed.
+        .executableTarget(
+            name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
 
-        .testTarget(name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"]),
+        .testTarget(
+            name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"],
+            resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "ContactorStoreTests",
+            dependencies: [
+                "ContactorStore", "contactor-journal-torture",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "ContactorCSVTests",
+            dependencies: ["ContactorCSV", .product(name: "CSV", package: "CSV.swift")]
+        ),
         .testTarget(
             name: "ContactorProvidersTests",
             dependencies: ["ContactorProviders", "ContactorTesting"]

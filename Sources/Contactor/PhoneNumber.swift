@@ -99,6 +99,11 @@ enum PhoneNumberParser {
         switch status {
         case CPN_OK: break
         case CPN_INVALID_COUNTRY_CODE:
+            let knownRegion = !region.isEmpty && cpn_is_supported_region(region) != 0
+            if givesCountryCode(text, hasRegion: knownRegion) {
+                throw ContactError(
+                    .invalidPhone, "'\(shown)' has no valid country code", field: "phone")
+            }
             if region.isEmpty {
                 throw ContactError(
                     .invalidPhone,
@@ -106,7 +111,10 @@ enum PhoneNumberParser {
                     field: "phone")
             }
             throw ContactError(
-                .invalidPhone, "'\(shown)' has no valid country code", field: "phone")
+                .invalidPhone,
+                "'\(shown)' is a national number: a region is needed to read it, and "
+                    + "'\(region)' is not a known region (use an ISO 3166 code such as FR)",
+                field: "phone")
         case CPN_TOO_SHORT_NSN, CPN_TOO_SHORT_AFTER_IDD:
             throw ContactError(.invalidPhone, "'\(shown)' is too short", field: "phone")
         case CPN_TOO_LONG_NSN, CPN_INPUT_TOO_LONG:
@@ -129,5 +137,13 @@ enum PhoneNumberParser {
         return PhoneNumber(
             e164: e164, region: numberRegion == "ZZ" || numberRegion.isEmpty ? nil : numberRegion,
             countryCode: Int(out.country_code), type: PhoneNumberType(rawValue: typeName))
+    }
+
+    /// Whether the text starts with a country code: `+` (also in a `tel:` URI) before any
+    /// digit, or, with no known region, a leading `00` (which the C glue reads as `+`).
+    private static func givesCountryCode(_ text: String, hasRegion: Bool) -> Bool {
+        let trimmed = text.drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+        if !hasRegion && trimmed.hasPrefix("00") { return true }
+        return trimmed.first { $0 == "+" || $0.isASCII && $0.isNumber } == "+"
     }
 }
