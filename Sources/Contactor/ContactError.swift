@@ -55,6 +55,11 @@ public struct ContactError: Error, Sendable, Hashable, CustomStringConvertible {
         /// A Lua plugin failed or returned something malformed.
         public static let pluginError: Code = "plugin_error"
 
+        /// The request was not sent because this is a dry run (`--dry-run`); never a
+        /// contact's final outcome, so not in ``all``. The engine neither retries nor
+        /// splits a batch that ended this way.
+        public static let notSent: Code = "not_sent"
+
         /// Every code of the taxonomy, in the order of the design.
         public static let all: [Code] = [
             .invalidPhone, .wrongCountry, .numberTypeNotAllowed, .missingField, .fieldTooLong,

@@ -226,6 +226,11 @@ struct ImportEngine: Sendable {
                     break
                 }
                 let error = classify(error)
+                if error.code == .notSent {
+                    // A dry run: the request was printed, not sent; nothing to retry.
+                    fill(todo, .failed(error))
+                    break
+                }
                 if Self.stopCodes.contains(error.code) {
                     logger.error(
                         "stopping the run: \(error)",

@@ -8,7 +8,7 @@ import Synchronization
 /// ## The reply
 /// A dry run has no real answer to give, and a made-up success would make a provider
 /// report contacts as added that were not. By default every request therefore fails with
-/// a non-transient `transport_error` saying it was not sent (``notSentError(for:)``), so
+/// a `not_sent` error saying so (``notSentError(for:)``), so
 /// a provider returns `failed` results and nothing retries; the caller that chose a dry run
 /// is expected to report those contacts as "would be sent" rather than as failures (see
 /// ``isNotSent(_:)``). Pass `reply` to answer something else (a scripted response for a
@@ -51,16 +51,16 @@ public final class DryRunTransport: HTTPTransport {
         return try await reply(request)
     }
 
-    /// The error a dry run answers by default: a non-transient `transport_error`
-    /// naming the method and path (never the query string).
+    /// The error a dry run answers by default: code `not_sent` (never retried, never
+    /// split by the engine), naming the method and path (never the query string).
     public static func notSentError(for request: HTTPRequest) -> ContactError {
         ContactError(
-            .transportError,
+            .notSent,
             "\(notSentMessagePrefix): \(request.method) \(request.url.path)")
     }
 
     /// Whether `error` is the default dry-run answer rather than a real failure.
     public static func isNotSent(_ error: ContactError) -> Bool {
-        error.code == .transportError && error.message.hasPrefix(notSentMessagePrefix)
+        error.code == .notSent
     }
 }
