@@ -8,6 +8,7 @@ let package = Package(
         .library(name: "Contactor", targets: ["Contactor"]),
         .library(name: "ContactorProviders", targets: ["ContactorProviders"]),
         .library(name: "ContactorTesting", targets: ["ContactorTesting"]),
+        .library(name: "ContactorLua", targets: ["ContactorLua"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
@@ -33,7 +34,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The C half of the Swift–Lua bridge (allocator, hooks, trampoline, value codec).
+        .target(name: "CLuaHelpers", dependencies: ["CLua"]),
         .target(name: "ContactorProviders", dependencies: ["Contactor"]),
+        .target(
+            name: "ContactorLua",
+            dependencies: [
+                "Contactor", "CLua", "CLuaHelpers",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "ContactorTesting", dependencies: ["Contactor"]),
         .executableTarget(name: "contactor", dependencies: ["Contactor", "ContactorProviders"]),
 
@@ -41,6 +51,11 @@ let package = Package(
         .testTarget(
             name: "ContactorProvidersTests",
             dependencies: ["ContactorProviders", "ContactorTesting"]
+        ),
+        .testTarget(
+            name: "ContactorLuaTests",
+            dependencies: ["ContactorLua", "ContactorTesting"],
+            resources: [.copy("Fixtures")]
         ),
     ],
     swiftLanguageModes: [.v6],
