@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "ContactorTestServer", targets: ["ContactorTestServer"]),
         .library(name: "ContactorStore", targets: ["ContactorStore"]),
         .library(name: "ContactorCSV", targets: ["ContactorCSV"]),
+        .library(name: "ContactorLua", targets: ["ContactorLua"]),
         .executable(name: "contactor", targets: ["contactor"]),
     ],
     dependencies: [
@@ -49,7 +50,16 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The C half of the Swift–Lua bridge (allocator, hooks, trampoline, value codec).
+        .target(name: "CLuaHelpers", dependencies: ["CLua"]),
         .target(name: "ContactorProviders", dependencies: ["Contactor"]),
+        .target(
+            name: "ContactorLua",
+            dependencies: [
+                "Contactor", "CLua", "CLuaHelpers",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .target(name: "ContactorTesting", dependencies: ["Contactor"]),
         // Local emulators of the providers, written from their docs: no code shared with
         // ContactorProviders (Contactor is used only for libphonenumber checks).
@@ -87,7 +97,7 @@ let package = Package(
             name: "contactor",
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
-                "ContactorCSV", "ContactorStore",
+                "ContactorCSV", "ContactorStore", "ContactorLua",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -147,6 +157,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
+        ),
+        .testTarget(
+            name: "ContactorLuaTests",
+            dependencies: ["ContactorLua", "ContactorTesting"],
+            resources: [.copy("Fixtures")]
         ),
     ],
     swiftLanguageModes: [.v6],

@@ -1,0 +1,159 @@
+import Contactor
+import Foundation
+import Logging
+
+/// The Swift side of the host functions scripts reach (through the sandbox prelude).
+///
+/// Confined to its ``LuaState``: used only by the task running a call on that state.
+final class LuaHost {
+    /// The host functions, by their name in the prelude's `host` table.
+    enum Function: String, CaseIterable {
+        case log
+        case http
+        case phone
+        case readModule = "read_module"
+    }
+
+    /// What the trampoline does after a host function returned.
+    enum Outcome {
+        case values([LuaValue])
+        case error(String)
+        case yield
+    }
+
+    let modulePaths: [URL]
+    let logger: Logger
+    private var context: LuaCallContext?
+    private var pending: HTTPRequest?
+    private(set) var lastTransportError: ContactError?
+
+    init(modulePaths: [URL], logger: Logger) {
+        self.modulePaths = modulePaths
+        self.logger = logger
+    }
+
+    func begin(_ context: LuaCallContext?) {
+        self.context = context
+        pending = nil
+        lastTransportError = nil
+    }
+
+    func end() {
+        context = nil
+        pending = nil
+    }
+
+    func takePending() -> HTTPRequest? {
+        defer { pending = nil }
+        return pending
+    }
+
+    func invoke(_ function: Function, _ args: [LuaValue]) -> Outcome {
+        switch function {
+        case .log: return log(args)
+        case .http: return http(args)
+        case .phone: return phone(args)
+        case .readModule: return readModule(args)
+        }
+    }
+
+    // MARK: log
+
+    private func log(_ args: [LuaValue]) -> Outcome {
+        let level = args.first?.stringValue.flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let bytes = args.dropFirst().first?.bytesValue ?? []
+        var text = String(decoding: bytes.prefix(4000), as: UTF8.self)
+        let plugin = context?.plugin ?? "lua"
+        if let redactor = context?.redactor { text = redactor.redact(text) }
+        (context?.logger ?? logger).log(
+            level: level, "\(text)", metadata: ["plugin": "\(plugin)"])
+        return .values([])
+    }
+
+    // MARK: phone
+
+    private func phone(_ args: [LuaValue]) -> Outcome {
+        guard let text = args.first?.stringValue else {
+            return .values([.nil, .text("phone.parse expects a string")])
+        }
+        let region = args.dropFirst().first?.stringValue
+        do throws(ContactError) {
+            let number = try PhoneNumber(parsing: text, defaultRegion: region)
+            var members: [String: LuaValue] = [
+                "e164": .text(number.e164), "type": .text(number.type.rawValue),
+                "country_code": .integer(Int64(number.countryCode)),
+            ]
+            if let region = number.region { members["region"] = .text(region) }
+            return .values([.record(members)])
+        } catch {
+            return .values([.nil, .text(error.message)])
+        }
+    }
+
+    // MARK: require
+
+    private func readModule(_ args: [LuaValue]) -> Outcome {
+        guard let name = args.first?.stringValue,
+            name.wholeMatch(of: /[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*/) != nil
+        else {
+            return .values([
+                .nil,
+                .text(
+                    "require: invalid module name \(args.first?.shortDescription ?? "nil") "
+                        + "(use letters, digits, _ and dots)"),
+            ])
+        }
+        let relative = name.replacingOccurrences(of: ".", with: "/") + ".lua"
+        for directory in modulePaths {
+            for folder in [directory, directory.appendingPathComponent("lib")] {
+                let file = folder.appendingPathComponent(relative)
+                if let data = FileManager.default.contents(atPath: file.path) {
+                    return .values([.string(Array(data)), .text("@" + file.path)])
+                }
+            }
+        }
+        let places =
+            modulePaths.isEmpty
+            ? "no plugin directory is configured"
+            : "searched \(modulePaths.map { $0.path + "/" + relative }.joined(separator: ", "))"
+        return .values([
+            .nil, .text("module '\(name)' not found in the plugin directories: \(places)"),
+        ])
+    }
+
+    // MARK: http
+
+    private func http(_ args: [LuaValue]) -> Outcome {
+        guard let context, context.transport != nil else {
+            return .values([.boolean(false), .text("ctx.http is not available here")])
+        }
+        switch LuaHTTP.request(from: args.first ?? .nil, allowedOrigins: context.allowedOrigins) {
+        case .success(let request):
+            pending = request
+            return .yield
+        case .failure(let message):
+            return .values([.boolean(false), .text(message.text)])
+        }
+    }
+
+    /// Sends the request a script yielded on, and returns the values `host.http` returns
+    /// to the script: `true, response` or `false, message`.
+    func perform(_ request: HTTPRequest) async -> [LuaValue] {
+        guard let context, let transport = context.transport else {
+            return [.boolean(false), .text("ctx.http is not available here")]
+        }
+        do {
+            let response = try await transport.send(request)
+            return [.boolean(true), LuaHTTP.value(of: response)]
+        } catch {
+            let contactError =
+                (error as? ContactError)
+                ?? ContactError(.transportError, "the request failed", isTransient: true)
+            lastTransportError = contactError
+            let message = context.redactor.redact(
+                "\(request.method) \(LuaHTTP.origin(of: request.url) ?? "?")\(request.url.path) "
+                    + "failed: \(contactError.code): \(contactError.message)")
+            return [.boolean(false), .text(message)]
+        }
+    }
+}

@@ -1,0 +1,304 @@
+internal import CLua
+internal import CLuaHelpers
+import Contactor
+import Foundation
+import Logging
+
+/// The limits every Lua call runs under.
+///
+/// A call that runs more instructions than ``instructionBudget`` or makes its state hold
+/// more than ``memoryLimit`` bytes ends with a `plugin_error`; a script's own `pcall`
+/// cannot catch the instruction limit.
+public struct LuaSandboxLimits: Sendable, Hashable {
+    /// The most Lua VM instructions one call (one `add`, `map`, ...) may run, HTTP waits
+    /// excluded. The default, 10 million, ends a runaway loop in a few tens of milliseconds.
+    public var instructionBudget: Int
+    /// The most memory, in bytes, one Lua state may hold while a script runs (64 MiB).
+    public var memoryLimit: Int
+
+    /// Creates limits.
+    public init(instructionBudget: Int = 10_000_000, memoryLimit: Int = 64 << 20) {
+        self.instructionBudget = max(1000, instructionBudget)
+        self.memoryLimit = max(1 << 20, memoryLimit)
+    }
+
+    /// The defaults: 10 million instructions per call, 64 MiB per state.
+    public static let standard = LuaSandboxLimits()
+}
+
+/// Why a Lua call failed.
+struct LuaFailure: Error, CustomStringConvertible {
+    enum Kind: Sendable {
+        /// The chunk did not compile.
+        case syntax
+        /// The script raised an error.
+        case runtime
+        /// The instruction budget ran out.
+        case budget
+        /// The memory cap was hit (the state is closed).
+        case memory
+        /// The bridge itself failed (closed state, malformed values).
+        case bridge
+    }
+
+    var kind: Kind
+    /// The message, with `file:line:` and a traceback for runtime errors.
+    var message: String
+    /// The raw error value, when the script raised one.
+    var value: LuaValue?
+    /// A transport error that happened during the call and may have caused it.
+    var transportError: ContactError?
+
+    var description: String { message }
+}
+
+/// What a call may do besides computing: HTTP through the host's transport, logging.
+struct LuaCallContext: Sendable {
+    /// The transport for `ctx.http.request`; `nil` where HTTP is not offered.
+    var transport: (any HTTPTransport)?
+    /// The origins (`https://host:port`) requests may reach.
+    var allowedOrigins: [String]
+    /// Where `ctx.log` and `print` write.
+    var logger: Logger
+    /// Hides credentials in log lines and messages.
+    var redactor: Redactor
+    /// The plugin's name, for messages.
+    var plugin: String
+}
+
+/// One Lua state with Contactor's sandbox, owned by one call at a time.
+///
+/// Not thread-safe: a `LuaState` is only ever used by the task that checked it out of a
+/// ``LuaStatePool`` (or created it), one call after another, never by two at once. It is
+/// `@unchecked Sendable` only so that the pool can hand it from one task to the next;
+/// the pool's lock and check-out protocol are what make that safe. A task may resume on
+/// another thread between two awaits, which is fine: Lua states are not bound to a
+/// thread, they only must not be used concurrently.
+final class LuaState: @unchecked Sendable {
+    private var state: OpaquePointer?
+    private let host: LuaHost
+    let limits: LuaSandboxLimits
+
+    /// Creates a state with the sandbox prelude loaded.
+    /// - Parameters:
+    ///   - limits: The budget and memory cap.
+    ///   - modulePaths: The directories `require` may search.
+    ///   - logger: Where scripts log outside of a call context.
+    init(
+        limits: LuaSandboxLimits = .standard, modulePaths: [URL] = [], logger: Logger
+    )
+        throws(LuaFailure)
+    {
+        self.limits = limits
+        self.host = LuaHost(modulePaths: modulePaths, logger: logger)
+        guard let state = clh_newstate(limits.memoryLimit) else {
+            throw LuaFailure(kind: .memory, message: "could not create a Lua state")
+        }
+        self.state = state
+        clh_set_budget(state, Int64(limits.instructionBudget))
+        for function in LuaHost.Function.allCases {
+            let box = Unmanaged.passRetained(HostBox(host: host, function: function)).toOpaque()
+            let status = clh_register_host(
+                state, function.rawValue,
+                { context, args, length, out in
+                    HostBox.invoke(context: context, args: args, length: length, out: out)
+                },
+                box,
+                { context in
+                    if let context { Unmanaged<HostBox>.fromOpaque(context).release() }
+                })
+            guard status == LUA_OK else {
+                close()
+                throw LuaFailure(kind: .memory, message: "could not register host functions")
+            }
+        }
+        let source = Array(LuaPrelude.source.utf8)
+        let status = source.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                clh_init_sandbox(state, $0.baseAddress, $0.count, "=contactor")
+            }
+        }
+        guard status == LUA_OK else {
+            let message = Self.takeMessage(state)
+            close()
+            throw LuaFailure(kind: .bridge, message: "the sandbox prelude failed: \(message)")
+        }
+    }
+
+    deinit { close() }
+
+    /// Whether the state was closed (after running out of memory).
+    var isClosed: Bool { state == nil }
+
+    /// Bytes the state holds.
+    var memoryUsed: Int { state.map { Int(clh_memory_used($0)) } ?? 0 }
+
+    /// Closes the state; every later call fails.
+    func close() {
+        if let state { clh_close(state) }
+        state = nil
+    }
+
+    /// Calls the sandbox function `entry` with `args` in a new coroutine, under the limits,
+    /// serving `ctx.http.request` yields through `context`'s transport.
+    func call(
+        _ entry: String, _ args: [LuaValue], context: LuaCallContext? = nil
+    ) async throws(LuaFailure) -> [LuaValue] {
+        guard let state else {
+            throw LuaFailure(kind: .bridge, message: "the Lua state was closed")
+        }
+        let base = lua_gettop(state)
+        host.begin(context)
+        defer {
+            host.end()
+            if let current = self.state { lua_settop(current, base) }
+        }
+        var thread: OpaquePointer?
+        var nargs: Int32 = 0
+        let encoded = LuaCodec.encode(args)
+        let started = encoded.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) {
+                clh_start(state, entry, $0.baseAddress, $0.count, &thread, &nargs)
+            }
+        }
+        guard started == LUA_OK, let thread else {
+            let message = Self.takeMessage(state)
+            if started == LUA_ERRMEM { close() }
+            throw LuaFailure(kind: started == LUA_ERRMEM ? .memory : .bridge, message: message)
+        }
+        while true {
+            var nresults: Int32 = 0
+            let status = clh_resume(state, thread, nargs, &nresults)
+            switch status {
+            case LUA_OK:
+                return try Self.values(thread, count: nresults)
+            case LUA_YIELD:
+                guard let request = host.takePending() else {
+                    throw LuaFailure(
+                        kind: .runtime, message: "a script yielded outside ctx.http.request")
+                }
+                let reply = await host.perform(request)
+                let bytes = LuaCodec.encode(reply)
+                let prepared = bytes.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) {
+                        clh_prepare_resume(
+                            state, thread, nresults, $0.baseAddress, $0.count, &nargs)
+                    }
+                }
+                guard prepared == LUA_OK else {
+                    let message = Self.takeMessage(state)
+                    if prepared == LUA_ERRMEM { close() }
+                    throw LuaFailure(
+                        kind: prepared == LUA_ERRMEM ? .memory : .bridge,
+                        message: "could not pass the HTTP response to the script: \(message)")
+                }
+            default:
+                throw failure(status: status, thread: thread)
+            }
+        }
+    }
+
+    private func failure(status: Int32, thread: OpaquePointer) -> LuaFailure {
+        guard let state else { return LuaFailure(kind: .bridge, message: "state closed") }
+        let raw = try? Self.values(thread, count: 1).first
+        var bytes = clh_bytes()
+        _ = clh_error_message(state, thread, &bytes)
+        let message = Self.string(&bytes)
+        let tripped = clh_budget_tripped(state) != 0
+        _ = clh_resetthread(thread)
+        var result: LuaFailure
+        if tripped {
+            result = LuaFailure(
+                kind: .budget,
+                message: "the script ran more than \(limits.instructionBudget) instructions "
+                    + "(an endless loop?): \(message)")
+        } else if status == LUA_ERRMEM {
+            close()
+            result = LuaFailure(
+                kind: .memory,
+                message: "the script used more than the memory limit of "
+                    + "\(limits.memoryLimit >> 20) MiB: \(message)")
+        } else {
+            result = LuaFailure(kind: .runtime, message: message, value: raw)
+        }
+        result.transportError = host.lastTransportError
+        return result
+    }
+
+    private static func values(
+        _ thread: OpaquePointer, count: Int32
+    ) throws(LuaFailure)
+        -> [LuaValue]
+    {
+        var bytes = clh_bytes()
+        let status = clh_encode_top(thread, count, &bytes)
+        defer { clh_free(&bytes) }
+        guard status == 0 else {
+            let message = String(
+                decoding: UnsafeRawBufferPointer(start: bytes.data, count: bytes.len),
+                as: UTF8.self)
+            throw LuaFailure(
+                kind: .bridge, message: "could not read the script's values: \(message)")
+        }
+        do {
+            return try LuaCodec.decode(UnsafeRawBufferPointer(start: bytes.data, count: bytes.len))
+        } catch {
+            throw LuaFailure(kind: .bridge, message: "malformed values from the bridge")
+        }
+    }
+
+    private static func takeMessage(_ state: OpaquePointer) -> String {
+        var bytes = clh_bytes()
+        clh_take_message(state, &bytes)
+        return string(&bytes)
+    }
+
+    private static func string(_ bytes: inout clh_bytes) -> String {
+        defer { clh_free(&bytes) }
+        return String(
+            decoding: UnsafeRawBufferPointer(start: bytes.data, count: bytes.len), as: UTF8.self)
+    }
+}
+
+/// A host function's handle, kept alive by its Lua userdata until `__gc` releases it.
+private final class HostBox {
+    let host: LuaHost
+    let function: LuaHost.Function
+
+    init(host: LuaHost, function: LuaHost.Function) {
+        self.host = host
+        self.function = function
+    }
+
+    /// Runs on the C trampoline: decode, dispatch to Swift, encode; never calls into Lua.
+    static func invoke(
+        context: UnsafeMutableRawPointer?, args: UnsafePointer<CChar>?, length: Int,
+        out: UnsafeMutablePointer<clh_bytes>?
+    ) -> Int32 {
+        guard let context, let out else { return Int32(CLH_HOST_ERROR) }
+        let box = Unmanaged<HostBox>.fromOpaque(context).takeUnretainedValue()
+        let values =
+            (try? LuaCodec.decode(UnsafeRawBufferPointer(start: args, count: length))) ?? []
+        let outcome = box.host.invoke(box.function, values)
+        let result: [LuaValue]
+        let code: Int32
+        switch outcome {
+        case .values(let values):
+            result = values
+            code = Int32(CLH_HOST_RETURN)
+        case .error(let message):
+            result = [.text(message)]
+            code = Int32(CLH_HOST_ERROR)
+        case .yield:
+            return Int32(CLH_HOST_YIELD)
+        }
+        let bytes = LuaCodec.encode(result)
+        guard let buffer = clh_alloc_bytes(bytes.count) else { return Int32(CLH_HOST_ERROR) }
+        bytes.withUnsafeBytes { source in
+            UnsafeMutableRawPointer(buffer).copyMemory(
+                from: source.baseAddress!, byteCount: bytes.count)
+        }
+        out.pointee = clh_bytes(data: buffer, len: bytes.count)
+        return code
+    }
+}

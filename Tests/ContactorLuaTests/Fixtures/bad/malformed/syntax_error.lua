@@ -1,0 +1,5 @@
+return {
+  kind = "validator",
+  name = "broken"
+  validate = function() return true end,
+}

@@ -1,0 +1,1 @@
+return { kind = "exporter", name = "x" }
