@@ -19,7 +19,8 @@ last = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "
 segments = ["newsletter", "vip", "promo", "b2b", "retail"]
 
 def mobile():
-    digits = "6" + "".join(random.choice("0123456789") for _ in range(8))
+    # 06 numbers outside 069x, which French metropolitan mobile ranges do not use.
+    digits = "6" + random.choice("0124578") + "".join(random.choice("0123456789") for _ in range(7))
     style = random.randrange(6)
     pairs = [digits[1:3], digits[3:5], digits[5:7], digits[7:9]]
     if style == 0:
@@ -59,7 +60,7 @@ bad = {
     101: [rows[5][0], "Doublon", "Du Cinquième", "", "", "M", "vip"],
     133: ["0611223344", "Date", "Impossible", "", "1990-02-30", "Mme", "b2b"],
     160: ["+32 470 12 34 56", "Belge", "Dupont", "belge@example.be", "", "M", "retail"],
-    188: ["+44 7700 900123", "British", "Visitor", "", "", "M", "retail"],
+    188: ["+44 7911 123456", "British", "Visitor", "", "", "M", "retail"],
     205: ["0622334455", "Date", "Française", "", "31/12/1985", "Mme", "newsletter"],
     250: ["", "Sans", "Téléphone", "sans.tel@example.com", "", "M", "promo"],
 }

@@ -129,7 +129,12 @@ enum PhoneNumberParser {
             String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self)
         }
         guard out.is_valid != 0 else {
-            let place = region.isEmpty || region == numberRegion ? "" : " for region \(region)"
+            let trimmed = text.drop { $0 == " " || $0 == "\t" }
+            let international =
+                trimmed.hasPrefix("+") || trimmed.hasPrefix("00") || trimmed.hasPrefix("tel:+")
+            let place =
+                region.isEmpty || international || region == numberRegion
+                ? "" : " for region \(region)"
             throw ContactError(
                 .invalidPhone, "'\(shown)' is not a valid phone number\(place)", field: "phone")
         }

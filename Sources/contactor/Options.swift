@@ -1,0 +1,111 @@
+import ArgumentParser
+import Contactor
+import Foundation
+
+/// Options every command that talks to a provider shares.
+struct ProviderOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "The provider: avosms, octopush, smsgatewayapi, smspartner, or a plugin's name.")
+    var provider: String?
+
+    @Option(
+        name: .long,
+        help:
+            "The contact list (Avosms list id, Octopush list name, SMS Gateway API group id, SMS Partner group id)."
+    )
+    var list: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Replace the provider's base URL (scheme, host, port, optional path prefix); the documented paths are appended.",
+            valueName: "url"))
+    var endpoint: String?
+
+    @Flag(name: .long, help: "Run against the built-in sandbox emulators (no account needed).")
+    var sandbox = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Credential of the provider (repeatable), e.g. --credential api_key=...",
+            valueName: "key=value"))
+    var credential: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Provider option (repeatable), e.g. --option tag_name=vip", valueName: "key=value"))
+    var option: [String] = []
+
+    @Flag(
+        name: .long,
+        help:
+            "Validate, map and print the requests that would be sent (secrets as ***); send nothing."
+    )
+    var dryRun = false
+}
+
+/// Options shared by every command.
+struct GlobalOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A directory of Lua plugins (repeatable).", valueName: "dir"))
+    var plugins: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Default region for national numbers (ISO 3166-1 alpha-2, e.g. FR).", valueName: "cc"))
+    var region: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A JSON config file with named profiles.", valueName: "file"))
+    var config: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The profile of the config file to use (default: \"default\").", valueName: "name"))
+    var profile: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Output format: table (default on a terminal) or json (JSON Lines).",
+            valueName: "table|json"))
+    var output: String?
+
+    @Flag(
+        name: [.customShort("v"), .long],
+        help: "Log every request (method, path, status, duration) to stderr.")
+    var verbose = false
+
+    func outputFormat() throws -> OutputFormat {
+        guard let output else { return .automatic }
+        guard let format = OutputFormat(rawValue: output) else {
+            throw ValidationError("--output must be table or json, not '\(output)'")
+        }
+        return format
+    }
+
+    func validateRegion() throws {
+        if let region, region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
+            throw ValidationError(
+                "--region must be a two-letter ISO 3166-1 code such as FR, not '\(region)'")
+        }
+    }
+}
+
+/// Parses `KEY=VALUE` pairs of a repeatable option.
+func parsePairs(_ pairs: [String], option: String) throws -> [(String, String)] {
+    try pairs.map { pair in
+        guard let equals = pair.firstIndex(of: "="), equals != pair.startIndex else {
+            throw ValidationError(
+                "\(option) expects KEY=VALUE, got '\(pair.split(separator: "=").first ?? "")'")
+        }
+        return (String(pair[..<equals]), String(pair[pair.index(after: equals)...]))
+    }
+}

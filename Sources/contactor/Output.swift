@@ -1,0 +1,163 @@
+import Contactor
+import Foundation
+
+/// How results are printed.
+enum OutputFormat: String, CaseIterable, Sendable {
+    case table
+    case json
+
+    /// `table` when stdout is a terminal, `json` otherwise.
+    static var automatic: OutputFormat { isatty(STDOUT_FILENO) != 0 ? .table : .json }
+}
+
+/// One line of output: the outcome of one input record.
+struct OutputRow: Sendable {
+    var line: Int
+    var phone: String?
+    var status: String
+    var id: String?
+    var error: ContactError?
+
+    /// The JSON Lines object of the contract:
+    /// `{"line", "phone", "status", "id", "error": {"code", "message", "provider_code"}}`.
+    func json(redactor: Redactor) -> JSONValue {
+        var object: [String: JSONValue] = [
+            "line": .int(Int64(line)),
+            "phone": phone.map(JSONValue.string) ?? .null,
+            "status": .string(status),
+            "id": id.map(JSONValue.string) ?? .null,
+        ]
+        if let error {
+            object["error"] = [
+                "code": .string(error.code.rawValue),
+                "message": .string(redactor.redact(error.message)),
+                "provider_code": error.providerCode.map(JSONValue.string) ?? .null,
+            ]
+        } else {
+            object["error"] = .null
+        }
+        return .object(object)
+    }
+}
+
+/// Writes rows to stdout as they arrive, in the chosen format, and keeps the counts.
+final class OutputWriter {
+    private let format: OutputFormat
+    private let redactor: Redactor
+    private var counts: [String: Int] = [:]
+    private var tableHeaderPrinted = false
+    private let started = ContinuousClock.now
+    private(set) var total = 0
+
+    init(format: OutputFormat, redactor: Redactor) {
+        self.format = format
+        self.redactor = redactor
+    }
+
+    func write(_ row: OutputRow) {
+        total += 1
+        counts[row.status, default: 0] += 1
+        switch format {
+        case .json:
+            Console.out(row.json(redactor: redactor).jsonText)
+        case .table:
+            if !tableHeaderPrinted {
+                tableHeaderPrinted = true
+                Console.out(Self.tableLine("LINE", "PHONE", "STATUS", "ID", "DETAIL"))
+            }
+            let detail =
+                row.error.map { error in
+                    var text = "\(error.code): \(redactor.redact(error.message))"
+                    if let code = error.providerCode { text += " [\(code)]" }
+                    return text
+                } ?? ""
+            Console.out(
+                Self.tableLine(
+                    String(row.line), row.phone ?? "-", row.status, row.id ?? "-", detail))
+        }
+    }
+
+    /// The summary line (table output only): counts per status and the elapsed time.
+    func finish() {
+        guard format == .table else { return }
+        let elapsed = (ContinuousClock.now - started).seconds
+        let order = ["added", "updated", "deleted", "skipped", "valid", "rejected", "failed"]
+        let parts = order.compactMap { status in counts[status].map { "\($0) \(status)" } }
+        Console.out(
+            "\(total) contact\(total == 1 ? "" : "s"): "
+                + (parts.isEmpty ? "nothing done" : parts.joined(separator: ", "))
+                + String(format: " in %.2fs", elapsed))
+    }
+
+    /// Whether anything was rejected or failed.
+    var hasFailures: Bool { (counts["rejected"] ?? 0) + (counts["failed"] ?? 0) > 0 }
+
+    private static func tableLine(
+        _ line: String, _ phone: String, _ status: String, _ id: String, _ detail: String
+    ) -> String {
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        }
+        return pad(line, 6) + " " + pad(phone, 16) + " " + pad(status, 9) + " " + pad(id, 12) + " "
+            + detail
+    }
+}
+
+/// Writing to stdout and stderr without interleaving partial lines.
+enum Console {
+    static func out(_ line: String) {
+        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+    }
+
+    static func err(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+
+    static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+}
+
+/// A one-line progress bar on stderr (only when stderr is a terminal): counts, rate, ETA.
+final class ProgressBar {
+    private let total: Int?
+    private var done = 0
+    private let started = ContinuousClock.now
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private let enabled: Bool
+
+    init(total: Int?, enabled: Bool = Console.stderrIsTerminal) {
+        self.total = total
+        self.enabled = enabled
+    }
+
+    func advance() {
+        done += 1
+        guard enabled, ContinuousClock.now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = .now
+        draw()
+    }
+
+    func clear() {
+        guard enabled else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+    }
+
+    private func draw() {
+        let elapsed = max((ContinuousClock.now - started).seconds, 0.001)
+        let rate = Double(done) / elapsed
+        var text = "\r\u{1B}[2K"
+        if let total, total > 0 {
+            let fraction = min(1, Double(done) / Double(total))
+            let width = 30
+            let filled = Int(fraction * Double(width))
+            text +=
+                "[" + String(repeating: "#", count: filled)
+                + String(repeating: "-", count: width - filled) + "] "
+            text += "\(done)/\(total)"
+            let remaining = rate > 0 ? Double(total - done) / rate : 0
+            text += String(format: "  %.0f/s  ETA %ds", rate, Int(remaining))
+        } else {
+            text += "\(done) done" + String(format: "  %.0f/s", rate)
+        }
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

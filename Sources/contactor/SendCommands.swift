@@ -1,0 +1,261 @@
+import ArgumentParser
+import Contactor
+import Foundation
+
+/// `contactor add`: adds one contact.
+struct AddCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "add",
+        abstract: "Add one contact to a list.",
+        discussion: """
+            Example:
+              contactor add --provider octopush --list customers --phone "06 12 34 56 78" \\
+                --first-name Ada --last-name Lovelace --field param1=vip
+            Credentials come from --credential, then CONTACTOR_<PROVIDER>_<KEY>
+            (e.g. CONTACTOR_OCTOPUSH_API_KEY), then a private config file.
+            """)
+
+    @OptionGroup var provider: ProviderOptions
+    @OptionGroup var global: GlobalOptions
+
+    @Option(
+        name: .long,
+        help: "The phone number, as typed (national numbers use --region or the provider's region)."
+    )
+    var phone: String
+
+    @Option(name: .long, help: "First name.") var firstName: String?
+    @Option(name: .long, help: "Last name.") var lastName: String?
+    @Option(name: .long, help: "E-mail address.") var email: String?
+    @Option(name: .long, help: ArgumentHelp("Birthday.", valueName: "YYYY-MM-DD")) var birthday:
+        String?
+    @Option(name: .long, help: "Civility (M, Mme, ...).") var civility: String?
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A custom field the provider has a place for (repeatable), e.g. param1=vip.",
+            valueName: "key=value"))
+    var field: [String] = []
+
+    func run() async throws {
+        let draft = ContactDraft(
+            phone: phone, firstName: firstName, lastName: lastName, email: email,
+            birthday: birthday, civility: civility,
+            fields: Dictionary(
+                try parsePairs(field, option: "--field"), uniquingKeysWith: { _, last in last }))
+        try await SingleOperation(provider: provider, global: global)
+            .run(.add, drafts: [draft], fieldFlags: field.isEmpty ? [] : Array(draft.fields.keys))
+    }
+}
+
+/// `contactor delete`: deletes one contact.
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "delete",
+        abstract: "Delete one contact from a list.",
+        discussion: """
+            Example:
+              contactor delete --provider smspartner --list 5001 --phone +33612345678
+            """)
+
+    @OptionGroup var provider: ProviderOptions
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "The phone number, as typed.")
+    var phone: String
+
+    func run() async throws {
+        try await SingleOperation(provider: provider, global: global)
+            .run(.delete, drafts: [ContactDraft(phone: phone)], fieldFlags: [])
+    }
+}
+
+/// What `add` and `delete` share.
+struct SingleOperation {
+    var provider: ProviderOptions
+    var global: GlobalOptions
+
+    func run(
+        _ operation: ContactOperation, drafts: [ContactDraft], fieldFlags: [String]
+    ) async throws {
+        let runtime = try await Runtime.make(provider: provider, global: global)
+        defer { runtime.shutdown() }
+        let selected = try runtime.selectedProvider()
+        let list = try runtime.requireList()
+        for field in fieldFlags.sorted() where !selected.descriptor.customFields.contains(field) {
+            throw CLIError.usage(
+                "--field \(field): \(selected.descriptor.name) has no field '\(field)'"
+                    + (selected.descriptor.customFields.isEmpty
+                        ? " (it takes no custom fields)"
+                        : " (its custom fields: \(selected.descriptor.customFields.joined(separator: ", ")))")
+            )
+        }
+        if operation == .add, let draft = drafts.first {
+            let given: [(String, String?)] = [
+                ("first_name", draft.firstName), ("last_name", draft.lastName),
+                ("email", draft.email), ("birthday", draft.birthday), ("civility", draft.civility),
+            ]
+            let unsent = given.filter {
+                $0.1 != nil && !selected.descriptor.standardFields.contains($0.0)
+            }
+            .map(\.0)
+            if !unsent.isEmpty {
+                Console.err(
+                    "contactor: \(selected.descriptor.name) has no place for \(unsent.joined(separator: ", ")): not sent"
+                )
+            }
+        }
+        let client = try await runtime.client(for: selected)
+        let options = try await runtime.runOptions(for: selected)
+        let outcomes: [RecordOutcome]
+        do {
+            outcomes =
+                operation == .add
+                ? try await client.add(
+                    drafts, provider: selected.descriptor.name, list: list, options: options)
+                : try await client.delete(
+                    drafts, provider: selected.descriptor.name, list: list, options: options)
+        } catch let error as ContactError {
+            throw CLIError.usage(runtime.redactor.redact(error.description))
+        }
+        let writer = try runtime.outputWriter()
+        for outcome in outcomes { runtime.emit(outcome, to: writer) }
+        writer.finish()
+        throw ExitCode(writer.hasFailures ? 1 : 0)
+    }
+}
+
+/// `contactor import`: adds every row of a CSV file.
+struct ImportCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Add every row of a CSV file to a list: batched, concurrent, retried, resumable.",
+        discussion: """
+            The CSV has a header row; columns phone, first_name, last_name, email, birthday,
+            civility; any other column is a custom field of that name. UTF-8 with or without
+            BOM, ',' or ';' (detected), quoted fields may hold newlines.
+
+            Examples:
+              contactor import examples/contacts.csv --provider avosms --list 1001 --sandbox
+              contactor import crm.csv --provider octopush --list customers \\
+                --mapping plugins/mappings/crm_export.lua --validator eu_mobiles \\
+                --journal run.sqlite --rate-limit 10
+              contactor import crm.csv --provider octopush --list customers --journal run.sqlite --resume
+            """)
+
+    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    var file: String
+
+    @OptionGroup var provider: ProviderOptions
+    @OptionGroup var global: GlobalOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "A Lua mapping plugin that turns each row into a contact.", valueName: "file.lua"))
+    var mapping: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A validator plugin by name (repeatable).", valueName: "name"))
+    var validator: [String] = []
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Contacts per request (at most the provider's batch size).", valueName: "n"))
+    var batchSize: Int?
+
+    @Option(
+        name: .long, help: ArgumentHelp("Requests in flight at once (default 4).", valueName: "n"))
+    var concurrency: Int?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("The most requests per second to the provider.", valueName: "req_per_s"))
+    var rateLimit: Double?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Record the run in this SQLite journal (created if absent).", valueName: "path"))
+    var journal: String?
+
+    @Flag(
+        name: .long,
+        help:
+            "Continue the journal's last unfinished run, sending only lines without a final outcome."
+    )
+    var resume = false
+
+    func validate() throws {
+        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
+        if let concurrency, concurrency < 1 {
+            throw ValidationError("--concurrency must be at least 1")
+        }
+        if let rateLimit, !(rateLimit > 0) {
+            throw ValidationError("--rate-limit must be a positive number of requests per second")
+        }
+        if resume && journal == nil {
+            throw ValidationError(
+                "--resume needs --journal PATH: the journal of the run to continue")
+        }
+        try global.validateRegion()
+    }
+
+    func run() async throws {
+        var flags = Settings()
+        flags.mapping = mapping
+        flags.validators = validator
+        flags.batchSize = batchSize
+        flags.concurrency = concurrency
+        flags.rateLimit = rateLimit
+        let runtime = try await Runtime.make(provider: provider, global: global, flags: flags)
+        defer { runtime.shutdown() }
+        let exitCode = try await runtime.importFile(
+            file, journalPath: journal, resume: resume)
+        throw ExitCode(exitCode)
+    }
+}
+
+/// `contactor validate`: checks a CSV file without sending anything.
+struct ValidateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "validate",
+        abstract:
+            "Check every row of a CSV file (mapping, phone numbers, validators); send nothing.",
+        discussion: """
+            With --provider, the provider's own field rules are checked too.
+            Example:
+              contactor validate examples/contacts.csv --region FR --output json
+            """)
+
+    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    var file: String
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(name: .long, help: "Also check the rules of this provider.")
+    var provider: String?
+
+    @Option(name: .long, help: ArgumentHelp("A Lua mapping plugin.", valueName: "file.lua"))
+    var mapping: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("A validator plugin by name (repeatable).", valueName: "name"))
+    var validator: [String] = []
+
+    func validate() throws { try global.validateRegion() }
+
+    func run() async throws {
+        var options = ProviderOptions()
+        options.provider = provider
+        var flags = Settings()
+        flags.mapping = mapping
+        flags.validators = validator
+        let runtime = try await Runtime.make(provider: options, global: global, flags: flags)
+        defer { runtime.shutdown() }
+        throw ExitCode(try await runtime.validateFile(file))
+    }
+}

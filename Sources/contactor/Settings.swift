@@ -1,0 +1,190 @@
+import Configuration
+import Contactor
+import Foundation
+import SystemPackage
+
+/// The settings of one command after flags, environment and config file are merged, in
+/// that order of precedence.
+struct Settings: Sendable {
+    var provider: String?
+    var list: String?
+    var region: String?
+    var endpoint: String?
+    var mapping: String?
+    var validators: [String] = []
+    var batchSize: Int?
+    var concurrency: Int?
+    var rateLimit: Double?
+    var options: [String: String] = [:]
+    /// Credentials found in the config file (accepted only from a private file).
+    var fileCredentials: [String: [String: String]] = [:]
+}
+
+/// A problem with the configuration: exit status 2.
+struct ConfigurationError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Reads the config file's profile and the `CONTACTOR_*` environment variables with
+/// swift-configuration.
+///
+/// The file is JSON:
+/// ```json
+/// { "profiles": { "default": { "provider": "octopush", "list": "demo", "region": "FR" } } }
+/// ```
+enum SettingsLoader {
+    /// The keys a profile may hold.
+    static let profileKeys: Set<String> = [
+        "provider", "list", "region", "endpoint", "mapping", "validators", "batch_size",
+        "concurrency", "rate_limit", "options", "credentials",
+    ]
+
+    static func load(
+        flags: Settings, configPath: String?, profile: String?, environment: [String: String]
+    ) async throws -> Settings {
+        let env = ConfigReader(
+            provider: EnvironmentVariablesProvider(environmentVariables: environment))
+        var merged = flags
+        func pick<T>(_ current: T?, _ key: String, _ read: (ConfigReader, String) -> T?) -> T? {
+            current ?? read(env, "contactor.\(key)")
+        }
+        merged.provider = pick(merged.provider, "provider") { $0.string(forKey: ConfigKey($1)) }
+        merged.list = pick(merged.list, "list") { $0.string(forKey: ConfigKey($1)) }
+        merged.region = pick(merged.region, "region") { $0.string(forKey: ConfigKey($1)) }
+        merged.endpoint = pick(merged.endpoint, "endpoint") { $0.string(forKey: ConfigKey($1)) }
+
+        let path = configPath ?? environment["CONTACTOR_CONFIG"]
+        guard let path else { return merged }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw ConfigurationError("config file \(path) does not exist")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw ConfigurationError(
+                "config file \(path) cannot be read: \(error.localizedDescription)")
+        }
+        // Validate the shape first, to name unknown keys precisely.
+        let root: JSONValue
+        do {
+            root = try JSONValue.decode(data)
+        } catch {
+            throw ConfigurationError("config file \(path) is not valid JSON")
+        }
+        guard let profiles = root["profiles"]?.objectValue else {
+            throw ConfigurationError(
+                "config file \(path): expected an object \"profiles\" holding named profiles")
+        }
+        let name = profile ?? environment["CONTACTOR_PROFILE"] ?? "default"
+        guard let chosen = profiles[name]?.objectValue else {
+            if profile == nil && environment["CONTACTOR_PROFILE"] == nil { return merged }
+            throw ConfigurationError(
+                "config file \(path) has no profile '\(name)' (profiles: \(profiles.keys.sorted().joined(separator: ", ")))"
+            )
+        }
+        for key in chosen.keys.sorted() where !profileKeys.contains(key) {
+            throw ConfigurationError(
+                "config file \(path), profile '\(name)': unknown key '\(key)' (known: \(profileKeys.sorted().joined(separator: ", ")))"
+            )
+        }
+
+        let fileProvider = try await FileProvider<JSONSnapshot>(filePath: FilePath(path))
+        let file = ConfigReader(provider: fileProvider).scoped(to: ConfigKey(["profiles", name]))
+        func key(_ text: String) -> ConfigKey { ConfigKey(text) }
+        merged.provider = merged.provider ?? file.string(forKey: key("provider"))
+        merged.list = merged.list ?? file.string(forKey: key("list"))
+        merged.region = merged.region ?? file.string(forKey: key("region"))
+        merged.endpoint = merged.endpoint ?? file.string(forKey: key("endpoint"))
+        merged.mapping =
+            merged.mapping
+            ?? file.string(forKey: key("mapping")).map {
+                // A mapping path in the file is relative to the file.
+                $0.hasPrefix("/")
+                    ? $0
+                    : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(
+                        $0
+                    ).path
+            }
+        if merged.validators.isEmpty {
+            merged.validators = file.stringArray(forKey: key("validators")) ?? []
+        }
+        if merged.batchSize == nil, let value = chosen["batch_size"] {
+            guard let size = value.intValue, size > 0 else {
+                throw ConfigurationError(
+                    "config file \(path), profile '\(name)': batch_size must be a positive integer")
+            }
+            merged.batchSize = Int(size)
+        }
+        if merged.concurrency == nil, let value = chosen["concurrency"] {
+            guard let count = value.intValue, count > 0 else {
+                throw ConfigurationError(
+                    "config file \(path), profile '\(name)': concurrency must be a positive integer"
+                )
+            }
+            merged.concurrency = Int(count)
+        }
+        if merged.rateLimit == nil, let value = chosen["rate_limit"] {
+            let rate: Double? =
+                switch value {
+                case .int(let number): Double(number)
+                case .double(let number): number
+                default: nil
+                }
+            guard let rate, rate > 0 else {
+                throw ConfigurationError(
+                    "config file \(path), profile '\(name)': rate_limit must be a positive number of requests per second"
+                )
+            }
+            merged.rateLimit = rate
+        }
+        if let options = chosen["options"]?.objectValue {
+            for (option, value) in options where merged.options[option] == nil {
+                guard let text = value.stringValue else {
+                    throw ConfigurationError(
+                        "config file \(path), profile '\(name)': option '\(option)' must be a string, number or boolean"
+                    )
+                }
+                merged.options[option] = text
+            }
+        }
+        if let credentials = chosen["credentials"] {
+            merged.fileCredentials = try fileCredentials(credentials, path: path, profile: name)
+        }
+        return merged
+    }
+
+    /// Credentials in the config file are accepted only when the file is private (no
+    /// access for group or others), like ssh keys and `.pgpass`; otherwise refused, saying
+    /// why.
+    static func fileCredentials(
+        _ value: JSONValue, path: String, profile: String
+    ) throws
+        -> [String: [String: String]]
+    {
+        guard let providers = value.objectValue else {
+            throw ConfigurationError(
+                "config file \(path), profile '\(profile)': credentials must be an object {\"provider\": {\"key\": \"value\"}}"
+            )
+        }
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        let mode = (attributes?[.posixPermissions] as? NSNumber)?.intValue ?? 0o777
+        guard mode & 0o077 == 0 else {
+            throw ConfigurationError(
+                "config file \(path) holds credentials but other users can read it (mode \(String(mode, radix: 8))): "
+                    + "refusing to use them. Pass them with --credential KEY=VALUE or CONTACTOR_<PROVIDER>_<KEY> "
+                    + "environment variables, or make the file private with: chmod 600 \(path)")
+        }
+        var result: [String: [String: String]] = [:]
+        for (provider, keys) in providers {
+            guard let keys = keys.objectValue else {
+                throw ConfigurationError(
+                    "config file \(path), profile '\(profile)': credentials.\(provider) must be an object"
+                )
+            }
+            result[provider] = keys.compactMapValues(\.stringValue)
+        }
+        return result
+    }
+}

@@ -1,2 +1,0 @@
-// The contactor command line; the commands arrive with the CLI issue.
-print("contactor: not yet implemented")
