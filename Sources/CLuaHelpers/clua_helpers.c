@@ -657,4 +657,12 @@ void clh_take_message(lua_State *L, clh_bytes *out) {
     lua_pop(L, 1);
 }
 
-int clh_resetthread(lua_State *co) { return lua_resetthread(co); }
+int clh_resetthread(lua_State *co) {
+    // Closing the coroutine's to-be-closed variables runs script code: keep the limits
+    // armed (a tripped budget fires at once).
+    clh_limits *limits = limits_of(co);
+    limits->armed = 1;
+    int status = lua_resetthread(co);
+    limits->armed = 0;
+    return status;
+}

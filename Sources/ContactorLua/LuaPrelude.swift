@@ -322,7 +322,14 @@ enum LuaPrelude {
         local base = {
           assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
           pcall = pcall, xpcall = xpcall, rawequal = rawequal, rawget = rawget, rawlen = rawlen,
-          rawset = rawset, select = select, setmetatable = setmetatable,
+          rawset = rawset, select = select,
+          -- Finalizers would run at GC time, outside any call's limits: refuse __gc.
+          setmetatable = function(t, mt)
+            if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+              error("__gc metamethods are not allowed in plugins", 2)
+            end
+            return setmetatable(t, mt)
+          end,
           getmetatable = getmetatable, tonumber = tonumber, tostring = tostring, type = type,
           _VERSION = _VERSION,
         }

@@ -205,7 +205,11 @@ final class LuaState: @unchecked Sendable {
         _ = clh_error_message(state, thread, &bytes)
         let message = Self.string(&bytes)
         let tripped = clh_budget_tripped(state) != 0
-        _ = clh_resetthread(thread)
+        // After an error raised from the count hook (budget) or out of memory, Lua leaves
+        // the coroutine with hooks disabled, so its `__close` handlers could run without
+        // limits: drop the coroutine unreset then. Otherwise reset it (closing its
+        // to-be-closed variables under the remaining budget).
+        if !tripped && status != LUA_ERRMEM { _ = clh_resetthread(thread) }
         var result: LuaFailure
         if tripped {
             result = LuaFailure(

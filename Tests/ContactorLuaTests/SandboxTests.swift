@@ -20,6 +20,7 @@ import Testing
         ("collectgarbage", "return collectgarbage('stop')"),
         ("string.dump", "return string.dump(function() end)"),
         ("coroutine", "return coroutine.create(print)"),
+        ("__gc", "return setmetatable({}, { __gc = function() while true do end end })"),
     ])
     func forbiddenFacilitiesAreNotReachable(name: String, snippet: String) async throws {
         let state = try await makeState(
@@ -120,6 +121,22 @@ import Testing
         // The state survives: the next call works.
         let draft = try await mapping.map(InputRecord(line: 3, columns: [("mode", "ok")]))
         #expect(draft.phone == "+33612345678")
+    }
+
+    @Test func toBeClosedVariablesCannotEscapeTheBudget() async throws {
+        let state = try await makeState(
+            """
+            return { f = function()
+              local guard <close> = setmetatable({}, { __close = function() while true do end end })
+              while true do end
+            end }
+            """)
+        let time = await elapsed {
+            await #expect {
+                _ = try await state.invoke("f")
+            } throws: { ($0 as? LuaFailure)?.kind == .budget }
+        }
+        #expect(time < .milliseconds(900))
     }
 
     @Test func theInstructionBudgetIsConfigurable() async throws {
