@@ -122,6 +122,15 @@ let package = Package(
         .executableTarget(
             name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
 
+        // The program of docs/library.md, compiled so that the example cannot rot.
+        .executableTarget(
+            name: "contactor-embedding-example",
+            dependencies: [
+                "Contactor", "ContactorCSV", "ContactorHTTP", "ContactorLua", "ContactorProviders",
+                "ContactorSandbox", "ContactorStore",
+            ],
+            path: "Examples/Embedding"
+        ),
         .testTarget(
             name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"],
             resources: [.copy("Fixtures")]
