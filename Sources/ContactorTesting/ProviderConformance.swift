@@ -328,8 +328,8 @@ public enum ProviderConformance {
         case .allFields:
             let descriptor = provider.descriptor
             let samples: [String: String] = [
-                "first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.org",
-                "birthday": "1990-12-10", "civility": "Mme",
+                "first_name": "Zoë & Ana+Bé=100% ok", "last_name": "O'Connor \"Ünï\" 😀;/?#",
+                "email": "ada+list@example.org", "birthday": "1990-12-10", "civility": "Mme",
             ]
             func value(_ field: String) -> String? {
                 target.fieldValues[field] ?? samples[field]
@@ -340,7 +340,7 @@ public enum ProviderConformance {
             }
             var fields: [String: String] = [:]
             for field in descriptor.customFields {
-                fields[field] = target.fieldValues[field] ?? "sample-\(field)"
+                fields[field] = target.fieldValues[field] ?? "sample \(field) & +=%"
             }
             let number = numbers[7]
             let full = Contact(
