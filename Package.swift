@@ -167,6 +167,15 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // Every built-in adapter against its loopback emulator: the shared conformance
+        // checks, and end-to-end imports through ContactorClient.
+        .testTarget(
+            name: "ContactorConformanceTests",
+            dependencies: [
+                "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
+                "ContactorTesting",
+            ]
+        ),
         .testTarget(
             name: "ContactorLuaTests",
             dependencies: ["ContactorLua", "ContactorTesting"],

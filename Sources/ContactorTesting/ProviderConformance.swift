@@ -17,7 +17,12 @@ public struct ConformanceTarget: Sendable {
     public var list: String
     /// A list that does not exist at the emulator.
     public var unknownList: String
-    /// Distinct valid numbers the suite may add and delete (at least six).
+    /// Distinct valid numbers the suite may add and delete (at least nine).
+    ///
+    /// Each check uses its own numbers, so checks may share one emulator: `numbers[0]`
+    /// add, `[1]` duplicate add, `[2]` unknown list, `[3]` auth failure, `[4]` delete,
+    /// `[5]` and `[6]` delete of an absent number (absent, and a bystander that must
+    /// survive), `[7]` every field, `[8...]` the partial batch.
     public var numbers: [PhoneNumber]
     /// A number the provider must refuse (libphonenumber-invalid, built unchecked).
     public var invalidNumber: PhoneNumber
@@ -27,6 +32,27 @@ public struct ConformanceTarget: Sendable {
     public var duplicateAddStatuses: Set<ContactResult.Status>
     /// The statuses this provider documents for deleting a number not in the list.
     public var absentDeleteStatuses: Set<ContactResult.Status>
+    /// Whether the provider refuses a whole request for one number it cannot read, rather
+    /// than answering per contact.
+    ///
+    /// Set it only for providers that document no per-number error (Octopush): their
+    /// adapters then throw a non-transient error for the batch, which the engine splits
+    /// until the bad contact is `rejected` on its own. The invalid-number and partial-batch
+    /// checks then accept such a refusal, provided it is not transient, does not blame the
+    /// account or the list, names the number, and stored nothing. Otherwise they demand a
+    /// per-contact `rejected` / `invalid_phone`.
+    public var refusesWholeRequestForInvalidNumber: Bool
+    /// Values for the fields the provider declares, by field name (`url`,
+    /// `unsubscribed`, ...), where the suite's samples would not be valid for it.
+    ///
+    /// The suite's samples: `first_name` `Ada`, `last_name` `Lovelace`, `email`
+    /// `ada@example.org`, `birthday` `1990-12-10`, `civility` `Mme`, and
+    /// `sample-<field>` for a custom field.
+    public var fieldValues: [String: String]
+    /// The values the emulator stored for `e164` in `list` (whatever it names the
+    /// fields), or `nil` when it has no such contact; when set, ``ProviderConformance``
+    /// checks that every field sent arrived.
+    public var storedValues: (@Sendable (_ list: String, _ e164: String) async throws -> [String]?)?
 
     /// Creates a target.
     public init(
@@ -34,7 +60,10 @@ public struct ConformanceTarget: Sendable {
         list: String, unknownList: String, numbers: [PhoneNumber], invalidNumber: PhoneNumber,
         contains: @escaping @Sendable (_ list: String, _ e164: String) async throws -> Bool,
         duplicateAddStatuses: Set<ContactResult.Status> = [.skipped],
-        absentDeleteStatuses: Set<ContactResult.Status> = [.skipped]
+        absentDeleteStatuses: Set<ContactResult.Status> = [.skipped],
+        refusesWholeRequestForInvalidNumber: Bool = false, fieldValues: [String: String] = [:],
+        storedValues: (@Sendable (_ list: String, _ e164: String) async throws -> [String]?)? =
+            nil
     ) {
         self.provider = provider
         self.context = context
@@ -46,12 +75,15 @@ public struct ConformanceTarget: Sendable {
         self.contains = contains
         self.duplicateAddStatuses = duplicateAddStatuses
         self.absentDeleteStatuses = absentDeleteStatuses
+        self.refusesWholeRequestForInvalidNumber = refusesWholeRequestForInvalidNumber
+        self.fieldValues = fieldValues
+        self.storedValues = storedValues
     }
 }
 
 /// The checks every provider must pass, after fluent-kit's benchmarker: add, duplicate add,
-/// invalid number, unknown list, auth failure, delete, delete of an absent contact and a
-/// partial batch failure.
+/// invalid number, unknown list, auth failure, delete, delete of an absent contact, every
+/// declared field, and a partial batch failure.
 ///
 /// Run each check from a test and expect no failures:
 /// ```swift
@@ -76,10 +108,15 @@ public enum ProviderConformance {
         case authFailure
         /// A present number is `deleted` and gone afterwards.
         case delete
-        /// Deleting an absent number answers one of the documented statuses.
+        /// Deleting an absent number answers one of the documented statuses and leaves the
+        /// rest of the list alone.
         case deleteAbsent
+        /// A contact with every standard and custom field the provider declares is
+        /// `added`, and (with ``ConformanceTarget/storedValues``) every value arrived.
+        case allFields
         /// A batch with one bad number: the others are added, the bad one rejected, in
-        /// order.
+        /// order; or, for providers that refuse a whole request for one bad record, a
+        /// clear non-transient refusal that stored nothing.
         case partialBatch
 
         public var description: String { rawValue }
@@ -98,7 +135,8 @@ public enum ProviderConformance {
         let provider = target.provider
         let name = provider.descriptor.name
         let numbers = target.numbers
-        precondition(numbers.count >= 6, "ConformanceTarget.numbers needs at least six numbers")
+        precondition(
+            numbers.count >= 9, "ConformanceTarget.numbers needs at least nine numbers")
         func contact(_ number: PhoneNumber, _ first: String = "Ada") -> Contact {
             Contact(phone: number, firstName: first, lastName: "Lovelace")
         }
@@ -112,6 +150,42 @@ public enum ProviderConformance {
             } catch {
                 return ContactError(.providerError, "non-ContactError thrown: \(type(of: error))")
             }
+        }
+        /// Checks a whole-request refusal for one bad number (see
+        /// ``ConformanceTarget/refusesWholeRequestForInvalidNumber``).
+        func expectWholeRequestRefusal(_ error: any Error) {
+            guard target.refusesWholeRequestForInvalidNumber else {
+                expect(
+                    false,
+                    "expected a rejected invalid_phone result for \(target.invalidNumber), but the "
+                        + "whole batch failed: \(error)")
+                return
+            }
+            guard let error = error as? ContactError else {
+                expect(false, "non-ContactError thrown: \(type(of: error))")
+                return
+            }
+            expect(
+                !error.isTransient, "a refusal for one bad number must not be transient: \(error)")
+            expect(
+                ![.authFailed, .listNotFound, .rateLimited].contains(error.code),
+                "a refusal for one bad number must not blame the account or the list: \(error)")
+            let invalid = target.invalidNumber
+            expect(
+                error.message.contains(invalid.e164)
+                    || error.message.contains(invalid.internationalDigits),
+                "the refusal must name the number \(invalid): \(error)")
+        }
+        func expectUnsupportedDelete(_ number: PhoneNumber) async {
+            let error = await thrownError {
+                try await provider.delete(
+                    [contact(number)], from: target.list, context: target.context)
+            }
+            expect(
+                error?.code == .unsupportedOperation,
+                "an unsupported delete must say unsupported_operation, got \(String(describing: error))"
+            )
+            expect(error?.message.contains(name) == true, "the message names the provider")
         }
 
         switch check {
@@ -127,8 +201,11 @@ public enum ProviderConformance {
                 "\(numbers[0]) not in the list afterwards")
 
         case .duplicateAdd:
-            _ = try await provider.add(
+            let first = try await provider.add(
                 [contact(numbers[1])], to: target.list, context: target.context)
+            expect(
+                first.map(\.status) == [.added],
+                "setup: the first add should be added, got \(first)")
             let results = try await provider.add(
                 [contact(numbers[1], "Again")], to: target.list, context: target.context)
             expect(results.count == 1, "expected 1 result, got \(results.count)")
@@ -143,10 +220,22 @@ public enum ProviderConformance {
                     )
                 }
             }
+            expect(
+                try await target.contains(target.list, numbers[1].e164),
+                "\(numbers[1]) is no longer in the list after the duplicate add")
 
         case .invalidNumber:
-            let results = try await provider.add(
-                [contact(target.invalidNumber)], to: target.list, context: target.context)
+            let results: [ContactResult]
+            do {
+                results = try await provider.add(
+                    [contact(target.invalidNumber)], to: target.list, context: target.context)
+            } catch {
+                expectWholeRequestRefusal(error)
+                expect(
+                    !(try await target.contains(target.list, target.invalidNumber.e164)),
+                    "the invalid number was stored")
+                break
+            }
             expect(results.count == 1, "expected 1 result, got \(results.count)")
             expect(
                 results.first?.status == .rejected,
@@ -187,15 +276,7 @@ public enum ProviderConformance {
 
         case .delete:
             guard provider.descriptor.supports(.delete) else {
-                let error = await thrownError {
-                    try await provider.delete(
-                        [contact(numbers[4])], from: target.list, context: target.context)
-                }
-                expect(
-                    error?.code == .unsupportedOperation,
-                    "an unsupported delete must say unsupported_operation, got \(String(describing: error))"
-                )
-                expect(error?.message.contains(name) == true, "the message names the provider")
+                await expectUnsupportedDelete(numbers[4])
                 break
             }
             _ = try await provider.add(
@@ -205,6 +286,7 @@ public enum ProviderConformance {
                 "setup: \(numbers[4]) was not added")
             let results = try await provider.delete(
                 [contact(numbers[4])], from: target.list, context: target.context)
+            expect(results.count == 1, "expected 1 result, got \(results.count)")
             expect(
                 results.first?.status == .deleted,
                 "expected deleted, got \(String(describing: results.first))")
@@ -213,7 +295,15 @@ public enum ProviderConformance {
                 "\(numbers[4]) still in the list")
 
         case .deleteAbsent:
-            guard provider.descriptor.supports(.delete) else { break }
+            guard provider.descriptor.supports(.delete) else {
+                await expectUnsupportedDelete(numbers[5])
+                break
+            }
+            let bystander = try await provider.add(
+                [contact(numbers[6])], to: target.list, context: target.context)
+            expect(
+                bystander.map(\.status) == [.added],
+                "setup: \(numbers[6]) should be added, got \(bystander)")
             let results = try await provider.delete(
                 [contact(numbers[5])], from: target.list, context: target.context)
             expect(results.count == 1, "expected 1 result, got \(results.count)")
@@ -228,34 +318,105 @@ public enum ProviderConformance {
                     )
                 }
             }
+            expect(
+                !(try await target.contains(target.list, numbers[5].e164)),
+                "deleting \(numbers[5]) added it")
+            expect(
+                try await target.contains(target.list, numbers[6].e164),
+                "deleting an absent number removed \(numbers[6]), which was in the list")
+
+        case .allFields:
+            let descriptor = provider.descriptor
+            let samples: [String: String] = [
+                "first_name": "Zoë & Ana+Bé=100% ok", "last_name": "O'Connor \"Ünï\" 😀;/?#",
+                "email": "ada+list@example.org", "birthday": "1990-12-10", "civility": "Mme",
+            ]
+            func value(_ field: String) -> String? {
+                target.fieldValues[field] ?? samples[field]
+            }
+            let standard = Set(descriptor.standardFields)
+            func standardValue(_ field: String) -> String? {
+                standard.contains(field) ? value(field) : nil
+            }
+            var fields: [String: String] = [:]
+            for field in descriptor.customFields {
+                fields[field] = target.fieldValues[field] ?? "sample \(field) & +=%"
+            }
+            let number = numbers[7]
+            let full = Contact(
+                phone: number, firstName: standardValue("first_name"),
+                lastName: standardValue("last_name"), email: standardValue("email"),
+                birthday: standardValue("birthday").flatMap(CalendarDate.init),
+                civility: standardValue("civility"), fields: fields)
+            expect(
+                provider.check(full, for: .add) == nil,
+                "the provider refuses its own fields locally: "
+                    + "\(String(describing: provider.check(full, for: .add)))")
+            let results = try await provider.add([full], to: target.list, context: target.context)
+            expect(
+                results.map(\.status) == [.added],
+                "expected added, got \(results.map { "\($0.status) \($0.error.map { "\($0)" } ?? "")" })"
+            )
+            guard let storedValues = target.storedValues else { break }
+            guard let stored = try await storedValues(target.list, number.e164) else {
+                expect(false, "\(number) not in the list")
+                break
+            }
+            let sent =
+                descriptor.standardFields.compactMap { field in
+                    standardValue(field).map { (field, $0) }
+                } + fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            for (field, text) in sent where !stored.contains(text) {
+                expect(false, "\(field) '\(text)' did not arrive; stored: \(stored.sorted())")
+            }
 
         case .partialBatch:
             let batchSize = provider.descriptor.batchSize(for: .add)
-            let fresh = Array(numbers.dropFirst(6))
-            let good = fresh.isEmpty ? [numbers[2]] : fresh
+            let good = Array(numbers.dropFirst(8))
             let batch = Array(
                 ([good[0], target.invalidNumber] + good.dropFirst()).prefix(max(2, batchSize)))
+            let sentGood = batch.filter { $0 != target.invalidNumber }
             guard batchSize >= 2 else {
                 // One contact per request: a "batch" is a sequence of requests.
                 var statuses: [ContactResult.Status] = []
                 for number in batch {
-                    statuses += try await provider.add(
-                        [contact(number)], to: target.list, context: target.context
-                    ).map(\.status)
+                    let results = try await provider.add(
+                        [contact(number)], to: target.list, context: target.context)
+                    expect(results.count == 1, "\(number): expected 1 result, got \(results)")
+                    statuses += results.map(\.status)
+                }
+                let expected = batch.map {
+                    $0 == target.invalidNumber ? ContactResult.Status.rejected : .added
+                }
+                expect(statuses == expected, "expected \(expected), got \(statuses)")
+                for number in sentGood {
+                    expect(
+                        try await target.contains(target.list, number.e164),
+                        "\(number) not in the list")
                 }
                 expect(
-                    statuses.first == .added && statuses.dropFirst().first == .rejected,
-                    "expected added then rejected, got \(statuses)")
+                    !(try await target.contains(target.list, target.invalidNumber.e164)),
+                    "the invalid number was stored")
                 break
             }
             let results: [ContactResult]
             do {
                 results = try await provider.add(
                     batch.map { contact($0) }, to: target.list, context: target.context)
-            } catch let error as ContactError {
+            } catch {
                 // Providers that refuse a whole batch for one bad record must say so clearly
-                // and non-transiently: the engine splits such batches.
-                expect(!error.isTransient, "a whole-batch refusal must not be transient: \(error)")
+                // and non-transiently (the engine then splits the batch), and must have
+                // stored nothing: each good number sent again on its own is then `added`.
+                expectWholeRequestRefusal(error)
+                guard target.refusesWholeRequestForInvalidNumber else { break }
+                for number in sentGood {
+                    let alone = try await provider.add(
+                        [contact(number)], to: target.list, context: target.context)
+                    expect(
+                        alone.map(\.status) == [.added],
+                        "\(number) sent alone after the refused batch: expected added, got \(alone)"
+                    )
+                }
                 break
             }
             expect(
@@ -273,6 +434,9 @@ public enum ProviderConformance {
                         "\(number) not in the list")
                 }
             }
+            expect(
+                !(try await target.contains(target.list, target.invalidNumber.e164)),
+                "the invalid number was stored")
         }
         return failures
     }
