@@ -118,6 +118,14 @@ let package = Package(
         .executableTarget(
             name: "contactor-csv-bench", dependencies: ["Contactor", "ContactorCSV"],
             path: "benchmarks/CSVReader"),
+        // Benchmarks of the bulk engine (run in release mode; docs/performance.md).
+        .executableTarget(
+            name: "contactor-bench",
+            dependencies: [
+                "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
+                "ContactorTesting",
+            ],
+            path: "benchmarks/Engine"),
         // Test helper: records N entries in a journal, says so, then waits to be killed.
         .executableTarget(
             name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
@@ -174,6 +182,16 @@ let package = Package(
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
                 "ContactorTesting",
+            ]
+        ),
+        // The bulk engine end to end: real HTTP to the sandbox emulators, the CLI killed
+        // and resumed (depends on `contactor` so that the binary is built).
+        .testTarget(
+            name: "ContactorEngineE2ETests",
+            dependencies: [
+                "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
+                "ContactorStore", "ContactorCSV", "ContactorTesting", "ContactorTestServer",
+                "contactor",
             ]
         ),
         .testTarget(

@@ -11,6 +11,11 @@ public struct SandboxConfiguration: Sendable {
     /// Where the server logs: one line per request at `debug` (method, path and status,
     /// never a query string, header or body, so no credential is logged).
     public var logger: Logger
+    /// Whether the server keeps a log of the provider requests it receives (arrival time,
+    /// method, path and answer; see ``SandboxServer/requests``), for tests that count
+    /// requests or measure their rate. Off by default, so a long-running sandbox does not
+    /// grow.
+    public var recordsRequests: Bool
 
     /// Creates a configuration.
     ///
@@ -20,11 +25,13 @@ public struct SandboxConfiguration: Sendable {
     ///   - demo: The starting data, ``SandboxDemo/standard`` by default.
     ///   - logger: The server's logger; by default one labelled `contactor.sandbox` at
     ///     `warning`.
+    ///   - recordsRequests: Whether to keep a log of provider requests (off by default).
     public init(
         port: Int = 0, faults: FaultConfiguration = .none, demo: SandboxDemo = .standard,
-        logger: Logger? = nil
+        logger: Logger? = nil, recordsRequests: Bool = false
     ) {
         self.port = port
+        self.recordsRequests = recordsRequests
         self.faults = faults
         self.demo = demo
         self.logger =

@@ -17,13 +17,19 @@ struct SandboxResponder: HTTPResponder {
         }
         let provider = segments.first ?? ""
         let answer: SandboxResponse
+        var arrival: ContinuousClock.Instant?
         if provider == "_sandbox" {
             answer = await admin(Array(segments.dropFirst()), request: request)
         } else if SandboxDemo.providers.contains(provider) {
+            let receivedAt = ContinuousClock.now
             guard let faulted = await injectFaults(provider: provider, context: context) else {
                 // Dropped: the connection is already closing; nothing reaches the client.
+                core.recordRequest(
+                    provider: provider, method: request.method.rawValue, path: request.uri.path,
+                    receivedAt: receivedAt, status: nil)
                 throw SandboxServerError("connection dropped by fault injection")
             }
+            arrival = receivedAt
             if let faulted {
                 answer = faulted
             } else {
@@ -32,6 +38,9 @@ struct SandboxResponder: HTTPResponder {
                     var request = request
                     buffer = try await request.collectBody(upTo: Self.maxBodySize)
                 } catch {
+                    core.recordRequest(
+                        provider: provider, method: request.method.rawValue,
+                        path: request.uri.path, receivedAt: receivedAt, status: 413)
                     return Self.response(.json(413, ["message": "The body is larger than 8 MiB"]))
                 }
                 let emulated = SandboxRequest(
@@ -51,6 +60,11 @@ struct SandboxResponder: HTTPResponder {
                         "Unknown path: the sandbox serves /avosms, /octopush, /smsgatewayapi, "
                             + "/smspartner and /_sandbox")
                 ])
+        }
+        if let arrival {
+            core.recordRequest(
+                provider: provider, method: request.method.rawValue, path: request.uri.path,
+                receivedAt: arrival, status: answer.status)
         }
         // Path only: query strings can hold credentials (SMS Partner's apiKey).
         core.logger.debug(

@@ -145,6 +145,32 @@ public final class SandboxServer: Sendable {
     }
 }
 
+extension SandboxServer {
+    /// The provider requests received since the start or the last ``clearRequests()``, in
+    /// the order they were answered, when ``SandboxConfiguration/recordsRequests`` is on
+    /// (otherwise always empty). Admin requests (`/_sandbox/`) are not recorded.
+    public var requests: [SandboxRequestRecord] { core.requestLog.withLock { $0 } }
+
+    /// Empties the request log.
+    public func clearRequests() { core.requestLog.withLock { $0.removeAll() } }
+}
+
+/// One provider request as the sandbox received and answered it.
+public struct SandboxRequestRecord: Sendable, Hashable {
+    /// The provider prefix (`octopush`).
+    public var provider: String
+    /// The method (`POST`).
+    public var method: String
+    /// The path, prefix included, without the query string (`/octopush/v1/public/contact/create`).
+    public var path: String
+    /// When the request reached the emulator, before any injected latency.
+    public var receivedAt: ContinuousClock.Instant
+    /// When it was answered (or its connection dropped).
+    public var answeredAt: ContinuousClock.Instant
+    /// The status answered, or `nil` when the connection was dropped by fault injection.
+    public var status: Int?
+}
+
 /// An error of the sandbox server itself (not an emulated provider's answer).
 public struct SandboxServerError: Error, CustomStringConvertible, Sendable {
     /// What went wrong.
@@ -158,11 +184,26 @@ final class SandboxCore: Sendable {
     let state: SandboxState
     let faults: Mutex<FaultState>
     let logger: Logger
+    let recordsRequests: Bool
+    let requestLog = Mutex<[SandboxRequestRecord]>([])
 
     init(configuration: SandboxConfiguration) {
         state = SandboxState(demo: configuration.demo)
         faults = Mutex(FaultState(configuration: configuration.faults))
         logger = configuration.logger
+        recordsRequests = configuration.recordsRequests
+    }
+
+    /// Adds a provider request to the log, when the log is on.
+    func recordRequest(
+        provider: String, method: String, path: String, receivedAt: ContinuousClock.Instant,
+        status: Int?
+    ) {
+        guard recordsRequests else { return }
+        let record = SandboxRequestRecord(
+            provider: provider, method: method, path: path, receivedAt: receivedAt,
+            answeredAt: .now, status: status)
+        requestLog.withLock { $0.append(record) }
     }
 }
 

@@ -33,11 +33,22 @@ public struct InMemoryProvider: ContactProvider {
 
     /// What the provider is and accepts.
     public let descriptor: ProviderDescriptor
-    private let storage = Storage()
+    private let storage: Storage
 
     /// Creates a provider described by `descriptor`.
-    public init(descriptor: ProviderDescriptor = InMemoryProvider.descriptor()) {
+    /// - Parameters:
+    ///   - descriptor: What the provider is and accepts.
+    ///   - keepsHistory: Whether it keeps its lists and the batches it received (the
+    ///     default). Without them — for benchmarks that push millions of records through
+    ///     the engine and must not measure the provider's own memory — every add answers
+    ///     `added`, every delete `deleted`, ``receivedBatches`` stays empty and lists stay
+    ///     empty; the misbehaviours still apply and ``waitUntilReceived(batches:)`` still
+    ///     counts.
+    public init(
+        descriptor: ProviderDescriptor = InMemoryProvider.descriptor(), keepsHistory: Bool = true
+    ) {
         self.descriptor = descriptor
+        self.storage = Storage(keepsHistory: keepsHistory)
     }
 
     /// A descriptor for an in-memory provider supporting `add` and `delete`.
@@ -166,10 +177,14 @@ extension InMemoryProvider {
             var hook: BatchHook?
         }
 
+        let keepsHistory: Bool
         var settings = Settings()
+        var receivedCount = 0
         var lists: [String: [String: Contact]] = [:]
         var received: [ReceivedBatch] = []
         var waiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
+
+        init(keepsHistory: Bool) { self.keepsHistory = keepsHistory }
 
         func set(_ change: (inout Settings) -> Void) { change(&settings) }
 
@@ -179,16 +194,17 @@ extension InMemoryProvider {
             ReceivedBatch, BatchHook?
         ) {
             let batch = ReceivedBatch(
-                index: received.count, operation: operation, list: list, phones: phones)
-            received.append(batch)
-            let ready = waiters.filter { $0.count <= received.count }
-            waiters.removeAll { $0.count <= received.count }
+                index: receivedCount, operation: operation, list: list, phones: phones)
+            receivedCount += 1
+            if keepsHistory { received.append(batch) }
+            let ready = waiters.filter { $0.count <= receivedCount }
+            waiters.removeAll { $0.count <= receivedCount }
             for waiter in ready { waiter.continuation.resume() }
             return (batch, settings.hook)
         }
 
         func waitUntilReceived(_ count: Int) async {
-            if received.count >= count { return }
+            if receivedCount >= count { return }
             await withCheckedContinuation { waiters.append((count, $0)) }
         }
 
@@ -240,6 +256,7 @@ extension InMemoryProvider {
                 settings.transientFailures[phone] = (times - 1, error)
                 return .failed(error)
             }
+            if !keepsHistory { return operation == .delete ? .deleted() : .added(id: phone) }
             switch operation {
             case .delete:
                 guard lists[list]?.removeValue(forKey: phone) != nil else {

@@ -169,6 +169,48 @@ struct SandboxServerTests {
         }
     }
 
+    @Test func theRequestLogRecordsProviderRequestsWithTheirAnswerOnlyWhenAskedTo() async throws {
+        try await withSandbox { sandbox in
+            _ = try await Self.addOctopush(sandbox, "+33612345678")
+            #expect(sandbox.server.requests.isEmpty)
+        }
+        let configuration = SandboxConfiguration(
+            faults: FaultConfiguration(failureRate: 1), recordsRequests: true)
+        try await withSandbox(configuration) { sandbox in
+            let before = ContinuousClock.now
+            #expect(try await Self.addOctopush(sandbox, "+33612345678").status == 503)
+            sandbox.server.faults = .none
+            #expect(try await Self.addOctopush(sandbox, "+33612345679").status == 201)
+            _ = try await sandbox.sendJSON(.GET, "/_sandbox/faults", json: [:])
+            let requests = sandbox.server.requests
+            #expect(requests.map(\.status) == [503, 201])
+            #expect(requests.allSatisfy { $0.provider == "octopush" && $0.method == "POST" })
+            #expect(requests.allSatisfy { $0.path == "/octopush/v1/public/contact/create" })
+            #expect(
+                requests.allSatisfy {
+                    $0.receivedAt >= before && $0.answeredAt >= $0.receivedAt
+                })
+            sandbox.server.clearRequests()
+            #expect(sandbox.server.requests.isEmpty)
+        }
+    }
+
+    @Test func theRequestLogMarksADroppedConnectionWithoutAStatus() async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        let configuration = SandboxConfiguration(
+            faults: FaultConfiguration(dropRate: 1), recordsRequests: true)
+        try await withSandbox(configuration) { sandbox in
+            _ = try? await sandbox.send(
+                .POST, "/octopush/v1/public/contact/create",
+                headers: Self.octopushAuth + [("Content-Type", "application/json")],
+                body: Array(#"{"contacts":[{"phone_number":"+33612345678"}]}"#.utf8),
+                client: client)
+            #expect(sandbox.server.requests.count == 1)
+            #expect(sandbox.server.requests.first?.status == nil)
+            try await client.shutdown()
+        }
+    }
+
     @Test func faultsCanBeSetAtRunTimeThroughAdminAndSwift() async throws {
         try await withSandbox { sandbox in
             let put = try await sandbox.sendJSON(

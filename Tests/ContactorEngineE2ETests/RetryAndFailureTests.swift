@@ -1,0 +1,199 @@
+import Contactor
+import ContactorSandbox
+import Foundation
+import Testing
+
+/// The engine over real HTTP (AsyncHTTPClient) against the sandbox emulators: transient
+/// faults are retried until every contact is in the list exactly once, permanent ones
+/// are not retried, and nothing is ever lost.
+@Suite("Retries and failures over real HTTP")
+struct RetryAndFailureTests {
+    @Test("503s (sandbox failureRate) are retried and every contact ends in the list exactly once")
+    func retriesServiceUnavailable() async throws {
+        try await withSandbox(faults: FaultConfiguration(failureRate: 0.3, seed: 7)) { server in
+            let phones = frenchMobiles(60)
+            let (outcomes, run) = try await withClient(provider: "octopush") { client in
+                try await importAll(
+                    client, phoneRecords(phones), provider: "octopush", list: "demo",
+                    options: sandboxOptions(server, provider: "octopush", batchSize: 5))
+            }
+            #expect(run.stopReason == nil)
+            #expect(outcomes.map(\.line) == Array(2...61))
+            #expect(outcomes.allSatisfy { $0.result.status == .added })
+            let stored = await server.contacts(provider: "octopush", list: "demo").map(\.phone)
+            #expect(stored.count == phones.count)
+            #expect(Set(stored) == Set(phones))
+            let statuses = server.requests.map(\.status)
+            #expect(statuses.contains(503), "the fault injector answered no 503")
+            #expect(statuses.filter { $0 == 201 }.count == 12)  // 60 contacts, batches of 5
+        }
+    }
+
+    @Test(
+        "429s with Retry-After are retried after the wait and every contact ends in the list once")
+    func retriesRateLimitedWithRetryAfter() async throws {
+        try await withSandbox(faults: FaultConfiguration(rateLimit: 5)) { server in
+            let phones = frenchMobiles(12)
+            let started = ContinuousClock.now
+            let (outcomes, _) = try await withClient(provider: "avosms") { client in
+                try await importAll(
+                    client, phoneRecords(phones), provider: "avosms", list: "1001",
+                    options: sandboxOptions(server, provider: "avosms"))
+            }
+            let elapsed = ContinuousClock.now - started
+            #expect(outcomes.allSatisfy { $0.result.status == .added })
+            let stored = await server.contacts(provider: "avosms", list: "1001").map(\.phone)
+            #expect(stored.sorted() == phones.sorted())
+            let requests = server.requests
+            #expect(requests.contains { $0.status == 429 }, "the sandbox never said 429")
+            #expect(requests.filter { $0.status == 200 }.count == phones.count)
+            // 12 accepted requests at 5 per sliding second take more than 2 s.
+            #expect(elapsed > .seconds(2))
+            // A retry waits for Retry-After (whole seconds, at least 1): no accepted request
+            // in the first second follows a 429 of the same second.
+            let first429 = try #require(
+                requests.filter { $0.status == 429 }.map(\.receivedAt).min())
+            let acceptedRetries = requests.filter {
+                $0.status == 200 && $0.receivedAt > first429
+                    && $0.receivedAt < first429.advanced(by: .milliseconds(900))
+            }
+            #expect(acceptedRetries.isEmpty)
+        }
+    }
+
+    @Test("after maxAttempts the contacts end failed with the last error, and none is lost")
+    func givesUpAfterMaxAttempts() async throws {
+        try await withSandbox(faults: FaultConfiguration(failureRate: 1)) { server in
+            let retry = RetryPolicy(
+                maxAttempts: 3, initialBackoff: .milliseconds(10), maxBackoff: .seconds(1),
+                totalBudget: .seconds(30))
+            let (outcomes, run) = try await withClient(provider: "octopush", retry: retry) {
+                client in
+                try await importAll(
+                    client, phoneRecords(frenchMobiles(10)), provider: "octopush", list: "demo",
+                    options: sandboxOptions(server, provider: "octopush", batchSize: 5))
+            }
+            #expect(run.stopReason == nil)
+            #expect(outcomes.map(\.line) == Array(2...11))
+            for outcome in outcomes {
+                #expect(outcome.result.status == .failed)
+                #expect(outcome.result.error?.code == .providerError)
+                #expect(outcome.result.error?.isTransient == true)
+            }
+            #expect(server.requests.count == 2 * 3)  // two batches, three attempts each
+            #expect(await server.contacts(provider: "octopush", list: "demo").isEmpty)
+        }
+    }
+
+    @Test("the total budget stops the retries before maxAttempts, and the contacts end failed")
+    func givesUpAfterTotalBudget() async throws {
+        try await withSandbox(faults: FaultConfiguration(failureRate: 1)) { server in
+            let retry = RetryPolicy(
+                maxAttempts: 100, initialBackoff: .milliseconds(100), maxBackoff: .seconds(1),
+                multiplier: 1, jitter: 0, totalBudget: .milliseconds(450))
+            let started = ContinuousClock.now
+            let (outcomes, _) = try await withClient(provider: "octopush", retry: retry) {
+                client in
+                try await importAll(
+                    client, phoneRecords(frenchMobiles(3)), provider: "octopush", list: "demo",
+                    options: sandboxOptions(server, provider: "octopush"))
+            }
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(outcomes.count == 3)
+            #expect(outcomes.allSatisfy { $0.result.status == .failed })
+            // 100 ms apart within 450 ms: at most 5 attempts, far from 100.
+            let attempts = server.requests.count
+            #expect(attempts >= 2 && attempts <= 5, "\(attempts) attempts")
+        }
+    }
+
+    @Test("rejections are not retried: one request per contact, counted at the server")
+    func rejectionsAreNotRetried() async throws {
+        try await withSandbox { server in
+            // List 1002 takes mobiles only: the fixed lines are refused with ERR_107.
+            let mobiles = frenchMobiles(4)
+            let fixedLines = (0..<4).map { "+33123456" + String(format: "%03d", $0) }
+            let phones = zip(mobiles, fixedLines).flatMap { [$0, $1] }
+            let (outcomes, _) = try await withClient(provider: "avosms") { client in
+                try await importAll(
+                    client, phoneRecords(phones), provider: "avosms", list: "1002",
+                    options: sandboxOptions(server, provider: "avosms"))
+            }
+            let rejected = outcomes.filter { $0.result.status == .rejected }
+            #expect(Set(rejected.compactMap(\.phone)) == Set(fixedLines))
+            #expect(rejected.allSatisfy { $0.result.error?.code == .numberTypeNotAllowed })
+            #expect(rejected.allSatisfy { $0.result.error?.providerCode == "ERR_107" })
+            #expect(outcomes.filter { $0.result.status == .added }.count == mobiles.count)
+            #expect(server.requests.count == phones.count)
+        }
+    }
+
+    @Test(
+        "dropped connections (sandbox dropRate) are retried and every contact ends in the list once"
+    )
+    func retriesDroppedConnections() async throws {
+        try await withSandbox(faults: FaultConfiguration(dropRate: 0.3, seed: 3)) { server in
+            let phones = frenchMobiles(40)
+            let (outcomes, _) = try await withClient(provider: "octopush") { client in
+                try await importAll(
+                    client, phoneRecords(phones), provider: "octopush", list: "demo",
+                    options: sandboxOptions(server, provider: "octopush", batchSize: 2))
+            }
+            #expect(outcomes.count == phones.count)
+            #expect(outcomes.allSatisfy { $0.result.status == .added })
+            let stored = await server.contacts(provider: "octopush", list: "demo").map(\.phone)
+            #expect(stored.sorted() == phones.sorted())
+            #expect(
+                server.requests.contains { $0.status == nil },
+                "no connection was dropped: \(server.requests.map(\.status))")
+        }
+    }
+
+    @Test("a request over its timeout fails with `timeout` and every attempt times out alike")
+    func timeoutsAreReportedAndRetried() async throws {
+        try await withSandbox(faults: FaultConfiguration(latency: .milliseconds(700))) { server in
+            let retry = RetryPolicy(
+                maxAttempts: 3, initialBackoff: .milliseconds(10), maxBackoff: .seconds(1),
+                totalBudget: .seconds(30))
+            let (outcomes, _) = try await withClient(
+                provider: "octopush", retry: retry, requestTimeout: .milliseconds(150)
+            ) { client in
+                try await importAll(
+                    client, phoneRecords(frenchMobiles(1)), provider: "octopush", list: "demo",
+                    options: sandboxOptions(server, provider: "octopush"))
+            }
+            let outcome = try #require(outcomes.first)
+            #expect(outcome.result.status == .failed)
+            #expect(outcome.result.error?.code == .timeout)
+            // The sandbox logs a request once its latency has passed.
+            #expect(await poll { server.requests.count >= 3 })
+            #expect(server.requests.count == 3)
+        }
+    }
+
+    @Test("a timed-out request is retried and the contact ends added once the server is fast again")
+    func timeoutThenSuccess() async throws {
+        try await withSandbox(faults: FaultConfiguration(latency: .milliseconds(700))) { server in
+            let (outcomes, _) = try await withClient(
+                provider: "octopush", requestTimeout: .milliseconds(150),
+                decorate: { http in
+                    AfterFirstErrorTransport(base: http) { server.faults = .none }
+                }
+            ) { client in
+                try await importAll(
+                    client, phoneRecords(frenchMobiles(1)), provider: "octopush", list: "demo",
+                    options: sandboxOptions(server, provider: "octopush"))
+            }
+            // `updated` when the timed-out attempt was acted on first: a server may well
+            // have done the work of a request whose answer came too late.
+            let status = try #require(outcomes.first?.result.status)
+            #expect(status == .added || status == .updated)
+            #expect(outcomes.first?.result.error == nil)
+            // The late first attempt is answered too (the contact is then updated, not
+            // duplicated).
+            #expect(await poll { server.requests.count >= 2 })
+            let stored = await server.contacts(provider: "octopush", list: "demo")
+            #expect(stored.map(\.phone) == frenchMobiles(1))
+        }
+    }
+}
