@@ -158,6 +158,14 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // End-to-end tests of the command line: run the built `contactor` binary.
+        .testTarget(
+            name: "ContactorCLITests",
+            dependencies: [
+                "ContactorTesting", "ContactorSandbox", "contactor",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ContactorLuaTests",
             dependencies: ["ContactorLua", "ContactorTesting"],
