@@ -18,7 +18,7 @@ struct ProvidersCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let runtime = try await Runtime.make(provider: ProviderOptions(), global: global)
+        let runtime = try await Runtime.make(provider: .none, global: global)
         defer { runtime.shutdown() }
         let format = try global.outputFormat()
         for provider in runtime.registry.providers {

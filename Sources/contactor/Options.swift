@@ -45,6 +45,15 @@ struct ProviderOptions: ParsableArguments {
             "Validate, map and print the requests that would be sent (secrets as ***); send nothing."
     )
     var dryRun = false
+
+    /// No provider options, for commands that take none (`providers`, `validate`).
+    ///
+    /// Parsed from no arguments: a value made with `init()` has no values behind its
+    /// property wrappers, and reading one crashes.
+    static var none: ProviderOptions {
+        // Every option has a default or is optional, so parsing nothing cannot fail.
+        try! ProviderOptions.parse([])
+    }
 }
 
 /// Options shared by every command.

@@ -249,7 +249,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func validate() throws { try global.validateRegion() }
 
     func run() async throws {
-        var options = ProviderOptions()
+        var options = ProviderOptions.none
         options.provider = provider
         var flags = Settings()
         flags.mapping = mapping
