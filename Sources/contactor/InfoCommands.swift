@@ -20,7 +20,7 @@ struct ProvidersCommand: AsyncParsableCommand {
     func run() async throws {
         let runtime = try await Runtime.make(provider: .none, global: global)
         defer { runtime.shutdown() }
-        let format = try global.outputFormat()
+        let format = global.outputFormat()
         for provider in runtime.registry.providers {
             let descriptor = provider.descriptor
             let source = runtime.plugins.source(ofProvider: descriptor.name) ?? "built-in"

@@ -215,8 +215,8 @@ extension Runtime {
 
     // MARK: Output
 
-    func outputWriter() throws -> OutputWriter {
-        OutputWriter(format: try global.outputFormat(), redactor: redactor)
+    func outputWriter() -> OutputWriter {
+        OutputWriter(format: global.outputFormat(), redactor: redactor)
     }
 
     /// Prints one outcome, except the contacts a dry run would have sent (their request
@@ -265,7 +265,7 @@ extension Runtime {
         } catch let error as ContactError {
             throw CLIError.usage(redactor.redact(error.description))
         }
-        let writer = try outputWriter()
+        let writer = outputWriter()
         let progress = ProgressBar(total: reader.estimatedRecords)
         do {
             for try await outcome in run {
@@ -325,7 +325,7 @@ extension Runtime {
             mapper: mapper, region: settings.region ?? provider?.descriptor.defaultRegion,
             provider: provider, operation: .add,
             validators: try plugins.validators(named: settings.validators))
-        let writer = try outputWriter()
+        let writer = outputWriter()
         do {
             for try await record in reader.records {
                 switch await preparer.prepare(record) {
