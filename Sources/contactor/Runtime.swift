@@ -238,11 +238,16 @@ extension Runtime {
         let provider = try selectedProvider()
         let list = try requireList()
         let reader = try openCSV(path)
+        var unsent: [String] = []
         if settings.mapping == nil {
-            announceUnsentColumns(header: reader.header, provider: provider)
+            unsent = announceUnsentColumns(header: reader.header, provider: provider)
         }
         let client = try await client(for: provider)
         var options = try await runOptions(for: provider)
+        if !unsent.isEmpty {
+            options.mapper = UnsentColumnsMapper(
+                unsent: Set(unsent.map { $0.trimmingCharacters(in: .whitespaces) }))
+        }
         var journal: SQLiteJournal?
         if let journalPath {
             do {
@@ -294,8 +299,9 @@ extension Runtime {
         return writer.hasFailures ? 1 : 0
     }
 
-    /// Names, once on stderr, the columns the provider has no place for.
-    func announceUnsentColumns(header: [String], provider: any ContactProvider) {
+    /// Names, once on stderr, the columns the provider has no place for, and returns them.
+    @discardableResult
+    func announceUnsentColumns(header: [String], provider: any ContactProvider) -> [String] {
         let descriptor = provider.descriptor
         let unsent = header.filter { column in
             let name = column.trimmingCharacters(in: .whitespaces)
@@ -311,6 +317,7 @@ extension Runtime {
                 "contactor: \(descriptor.name) has no place for column\(unsent.count == 1 ? "" : "s") \(unsent.joined(separator: ", ")): not sent"
             )
         }
+        return unsent
     }
 
     // MARK: validate
@@ -381,5 +388,28 @@ extension Runtime {
             count += chunk.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
         }
         return count
+    }
+}
+
+/// The CSV contract's mapping without the columns the provider has no place for: they
+/// were named once on stderr as not sent, and the rows go on without them (instead of
+/// each row being rejected for a field the provider cannot take).
+struct UnsentColumnsMapper: RecordMapper {
+    /// The header names (trimmed) of the columns not to send.
+    var unsent: Set<String>
+
+    func map(_ record: InputRecord) throws -> ContactDraft {
+        var draft = try StandardColumnsMapper().map(record)
+        for name in unsent {
+            switch name.lowercased() {
+            case "first_name": draft.firstName = nil
+            case "last_name": draft.lastName = nil
+            case "email": draft.email = nil
+            case "birthday": draft.birthday = nil
+            case "civility": draft.civility = nil
+            default: draft.fields[name] = nil
+            }
+        }
+        return draft
     }
 }
