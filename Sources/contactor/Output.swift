@@ -55,6 +55,16 @@ enum OrderedJSON {
             + parts.map { JSONValue.string($0.0).jsonText + ":" + $0.1 }.joined(separator: ",")
             + "}"
     }
+
+    /// A dry-run line: `{"request": {"method", "url", "headers", "body"}}`, from the
+    /// redacted request `Redaction.dryRunJSON` gives.
+    static func dryRunLine(_ redacted: JSONValue) -> String {
+        let request = redacted["request"] ?? redacted
+        let members = ["method", "url", "headers", "body"].map { name in
+            (name, request[name] ?? .null)
+        }
+        return "{\"request\":" + object(members) + "}"
+    }
 }
 
 /// Writes rows to stdout as they arrive, in the chosen format, and keeps the counts.

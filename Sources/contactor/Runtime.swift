@@ -164,10 +164,10 @@ extension Runtime {
         var transport: any HTTPTransport
         if providerOptions.dryRun {
             transport = DryRunTransport(observer: { request in
-                let line = JSONValue.object([
-                    "request": Redaction.dryRunJSON(request, redactor: redactor)
-                ])
-                Console.out(line.jsonText)
+                // dryRunJSON is already {"request": {...}}: print it once, in the
+                // contract's member order.
+                Console.out(
+                    OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: redactor)))
             })
         } else {
             let http = AsyncHTTPClientTransport(
