@@ -327,7 +327,16 @@ extension Runtime {
         let provider = try settings.provider.map { _ in try selectedProvider() }
         let reader = try openCSV(path)
         var mapper: any RecordMapper = StandardColumnsMapper()
-        if let mapping = settings.mapping { mapper = try await plugins.mapping(at: mapping) }
+        if let mapping = settings.mapping {
+            mapper = try await plugins.mapping(at: mapping)
+        } else if let provider {
+            // As import does: columns the provider has no place for are named, not sent.
+            let unsent = announceUnsentColumns(header: reader.header, provider: provider)
+            if !unsent.isEmpty {
+                mapper = UnsentColumnsMapper(
+                    unsent: Set(unsent.map { $0.trimmingCharacters(in: .whitespaces) }))
+            }
+        }
         let preparer = RecordPreparer(
             mapper: mapper, region: settings.region ?? provider?.descriptor.defaultRegion,
             provider: provider, operation: .add,

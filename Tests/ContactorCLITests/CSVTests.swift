@@ -225,6 +225,15 @@ struct CSVTests {
                 let ada = try #require(
                     await sandbox.server.contacts(provider: "octopush", list: "demo").first)
                 #expect(ada.fields["param2"] == "vip")
+
+                let validated = try await CLI.run(
+                    ["validate", file, "--provider", "octopush", "--output", "json"])
+                #expect(validated.status == 0, "\(validated.stdout)\(validated.stderr)")
+                #expect(
+                    try CLI.jsonLines(validated).map { $0["status"] as? String } == [
+                        "valid", "valid",
+                    ])
+                #expect(validated.stderr.components(separatedBy: "shoe_size").count - 1 == 1)
             }
         }
     }
