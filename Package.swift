@@ -194,6 +194,14 @@ let package = Package(
                 "contactor",
             ]
         ),
+        // End-to-end tests of the command line: run the built `contactor` binary.
+        .testTarget(
+            name: "ContactorCLITests",
+            dependencies: [
+                "ContactorTesting", "ContactorSandbox", "contactor",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .testTarget(
             name: "ContactorLuaTests",
             dependencies: ["ContactorLua", "ContactorTesting"],

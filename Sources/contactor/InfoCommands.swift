@@ -18,9 +18,9 @@ struct ProvidersCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let runtime = try await Runtime.make(provider: ProviderOptions(), global: global)
+        let runtime = try await Runtime.make(provider: .none, global: global)
         defer { runtime.shutdown() }
-        let format = try global.outputFormat()
+        let format = global.outputFormat()
         for provider in runtime.registry.providers {
             let descriptor = provider.descriptor
             let source = runtime.plugins.source(ofProvider: descriptor.name) ?? "built-in"

@@ -45,6 +45,15 @@ struct ProviderOptions: ParsableArguments {
             "Validate, map and print the requests that would be sent (secrets as ***); send nothing."
     )
     var dryRun = false
+
+    /// No provider options, for commands that take none (`providers`, `validate`).
+    ///
+    /// Parsed from no arguments: a value made with `init()` has no values behind its
+    /// property wrappers, and reading one crashes.
+    static var none: ProviderOptions {
+        // Every option has a default or is optional, so parsing nothing cannot fail.
+        try! ProviderOptions.parse([])
+    }
 }
 
 /// Options shared by every command.
@@ -76,20 +85,18 @@ struct GlobalOptions: ParsableArguments {
         help: ArgumentHelp(
             "Output format: table (default on a terminal) or json (JSON Lines).",
             valueName: "table|json"))
-    var output: String?
+    var output: OutputFormat?
 
     @Flag(
         name: [.customShort("v"), .long],
         help: "Log every request (method, path, status, duration) to stderr.")
     var verbose = false
 
-    func outputFormat() throws -> OutputFormat {
-        guard let output else { return .automatic }
-        guard let format = OutputFormat(rawValue: output) else {
-            throw ValidationError("--output must be table or json, not '\(output)'")
-        }
-        return format
-    }
+    /// `--output`, or `table` on a terminal and `json` otherwise.
+    ///
+    /// `--output` is parsed with the arguments, so a bad value is a usage error before
+    /// anything is sent.
+    func outputFormat() -> OutputFormat { output ?? .automatic }
 
     func validateRegion() throws {
         if let region, region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
@@ -98,6 +105,8 @@ struct GlobalOptions: ParsableArguments {
         }
     }
 }
+
+extension OutputFormat: ExpressibleByArgument {}
 
 /// Parses `KEY=VALUE` pairs of a repeatable option.
 func parsePairs(_ pairs: [String], option: String) throws -> [(String, String)] {

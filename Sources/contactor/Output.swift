@@ -18,25 +18,52 @@ struct OutputRow: Sendable {
     var id: String?
     var error: ContactError?
 
-    /// The JSON Lines object of the contract:
+    /// The JSON Lines object of the contract, members in the contract's order:
     /// `{"line", "phone", "status", "id", "error": {"code", "message", "provider_code"}}`.
-    func json(redactor: Redactor) -> JSONValue {
-        var object: [String: JSONValue] = [
-            "line": .int(Int64(line)),
-            "phone": phone.map(JSONValue.string) ?? .null,
-            "status": .string(status),
-            "id": id.map(JSONValue.string) ?? .null,
-        ]
-        if let error {
-            object["error"] = [
-                "code": .string(error.code.rawValue),
-                "message": .string(redactor.redact(error.message)),
-                "provider_code": error.providerCode.map(JSONValue.string) ?? .null,
-            ]
-        } else {
-            object["error"] = .null
+    func jsonText(redactor: Redactor) -> String {
+        let error: String =
+            error.map { error in
+                OrderedJSON.object([
+                    ("code", .string(error.code.rawValue)),
+                    ("message", .string(redactor.redact(error.message))),
+                    ("provider_code", error.providerCode.map(JSONValue.string) ?? .null),
+                ])
+            } ?? "null"
+        return OrderedJSON.object(
+            [
+                ("line", .int(Int64(line))),
+                ("phone", phone.map(JSONValue.string) ?? .null),
+                ("status", .string(status)),
+                ("id", id.map(JSONValue.string) ?? .null),
+            ], then: [("error", error)])
+    }
+}
+
+/// JSON objects whose members keep a given order (`JSONValue` sorts them), so that the
+/// output reads in the order the contract lists the members.
+enum OrderedJSON {
+    /// `{"name":value,...}` with `members` in order, then `raw` members whose values are
+    /// already JSON text.
+    static func object(
+        _ members: [(String, JSONValue)], then raw: [(String, String)] = []
+    )
+        -> String
+    {
+        let parts =
+            members.map { (name, value) in (name, value.jsonText) } + raw
+        return "{"
+            + parts.map { JSONValue.string($0.0).jsonText + ":" + $0.1 }.joined(separator: ",")
+            + "}"
+    }
+
+    /// A dry-run line: `{"request": {"method", "url", "headers", "body"}}`, from the
+    /// redacted request `Redaction.dryRunJSON` gives.
+    static func dryRunLine(_ redacted: JSONValue) -> String {
+        let request = redacted["request"] ?? redacted
+        let members = ["method", "url", "headers", "body"].map { name in
+            (name, request[name] ?? .null)
         }
-        return .object(object)
+        return "{\"request\":" + object(members) + "}"
     }
 }
 
@@ -59,7 +86,7 @@ final class OutputWriter {
         counts[row.status, default: 0] += 1
         switch format {
         case .json:
-            Console.out(row.json(redactor: redactor).jsonText)
+            Console.out(row.jsonText(redactor: redactor))
         case .table:
             if !tableHeaderPrinted {
                 tableHeaderPrinted = true

@@ -118,6 +118,11 @@ struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
         abstract: "Check Lua plugins, or start a new one from a template.",
+        discussion: """
+            Examples:
+              contactor plugins new provider acme --dir ./my-plugins
+              contactor plugins check ./my-plugins
+            """,
         subcommands: [PluginsCheckCommand.self, PluginsNewCommand.self])
 }
 

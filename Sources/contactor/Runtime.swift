@@ -164,10 +164,10 @@ extension Runtime {
         var transport: any HTTPTransport
         if providerOptions.dryRun {
             transport = DryRunTransport(observer: { request in
-                let line = JSONValue.object([
-                    "request": Redaction.dryRunJSON(request, redactor: redactor)
-                ])
-                Console.out(line.jsonText)
+                // dryRunJSON is already {"request": {...}}: print it once, in the
+                // contract's member order.
+                Console.out(
+                    OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: redactor)))
             })
         } else {
             let http = AsyncHTTPClientTransport(
@@ -215,8 +215,8 @@ extension Runtime {
 
     // MARK: Output
 
-    func outputWriter() throws -> OutputWriter {
-        OutputWriter(format: try global.outputFormat(), redactor: redactor)
+    func outputWriter() -> OutputWriter {
+        OutputWriter(format: global.outputFormat(), redactor: redactor)
     }
 
     /// Prints one outcome, except the contacts a dry run would have sent (their request
@@ -238,11 +238,16 @@ extension Runtime {
         let provider = try selectedProvider()
         let list = try requireList()
         let reader = try openCSV(path)
+        var unsent: [String] = []
         if settings.mapping == nil {
-            announceUnsentColumns(header: reader.header, provider: provider)
+            unsent = announceUnsentColumns(header: reader.header, provider: provider)
         }
         let client = try await client(for: provider)
         var options = try await runOptions(for: provider)
+        if !unsent.isEmpty {
+            options.mapper = UnsentColumnsMapper(
+                unsent: Set(unsent.map { $0.trimmingCharacters(in: .whitespaces) }))
+        }
         var journal: SQLiteJournal?
         if let journalPath {
             do {
@@ -265,7 +270,7 @@ extension Runtime {
         } catch let error as ContactError {
             throw CLIError.usage(redactor.redact(error.description))
         }
-        let writer = try outputWriter()
+        let writer = outputWriter()
         let progress = ProgressBar(total: reader.estimatedRecords)
         do {
             for try await outcome in run {
@@ -294,8 +299,9 @@ extension Runtime {
         return writer.hasFailures ? 1 : 0
     }
 
-    /// Names, once on stderr, the columns the provider has no place for.
-    func announceUnsentColumns(header: [String], provider: any ContactProvider) {
+    /// Names, once on stderr, the columns the provider has no place for, and returns them.
+    @discardableResult
+    func announceUnsentColumns(header: [String], provider: any ContactProvider) -> [String] {
         let descriptor = provider.descriptor
         let unsent = header.filter { column in
             let name = column.trimmingCharacters(in: .whitespaces)
@@ -311,6 +317,7 @@ extension Runtime {
                 "contactor: \(descriptor.name) has no place for column\(unsent.count == 1 ? "" : "s") \(unsent.joined(separator: ", ")): not sent"
             )
         }
+        return unsent
     }
 
     // MARK: validate
@@ -320,12 +327,21 @@ extension Runtime {
         let provider = try settings.provider.map { _ in try selectedProvider() }
         let reader = try openCSV(path)
         var mapper: any RecordMapper = StandardColumnsMapper()
-        if let mapping = settings.mapping { mapper = try await plugins.mapping(at: mapping) }
+        if let mapping = settings.mapping {
+            mapper = try await plugins.mapping(at: mapping)
+        } else if let provider {
+            // As import does: columns the provider has no place for are named, not sent.
+            let unsent = announceUnsentColumns(header: reader.header, provider: provider)
+            if !unsent.isEmpty {
+                mapper = UnsentColumnsMapper(
+                    unsent: Set(unsent.map { $0.trimmingCharacters(in: .whitespaces) }))
+            }
+        }
         let preparer = RecordPreparer(
             mapper: mapper, region: settings.region ?? provider?.descriptor.defaultRegion,
             provider: provider, operation: .add,
             validators: try plugins.validators(named: settings.validators))
-        let writer = try outputWriter()
+        let writer = outputWriter()
         do {
             for try await record in reader.records {
                 switch await preparer.prepare(record) {
@@ -381,5 +397,28 @@ extension Runtime {
             count += chunk.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
         }
         return count
+    }
+}
+
+/// The CSV contract's mapping without the columns the provider has no place for: they
+/// were named once on stderr as not sent, and the rows go on without them (instead of
+/// each row being rejected for a field the provider cannot take).
+struct UnsentColumnsMapper: RecordMapper {
+    /// The header names (trimmed) of the columns not to send.
+    var unsent: Set<String>
+
+    func map(_ record: InputRecord) throws -> ContactDraft {
+        var draft = try StandardColumnsMapper().map(record)
+        for name in unsent {
+            switch name.lowercased() {
+            case "first_name": draft.firstName = nil
+            case "last_name": draft.lastName = nil
+            case "email": draft.email = nil
+            case "birthday": draft.birthday = nil
+            case "civility": draft.civility = nil
+            default: draft.fields[name] = nil
+            }
+        }
+        return draft
     }
 }

@@ -118,7 +118,7 @@ struct SingleOperation {
         } catch let error as ContactError {
             throw CLIError.usage(runtime.redactor.redact(error.description))
         }
-        let writer = try runtime.outputWriter()
+        let writer = runtime.outputWriter()
         for outcome in outcomes { runtime.emit(outcome, to: writer) }
         writer.finish()
         throw ExitCode(writer.hasFailures ? 1 : 0)
@@ -249,7 +249,7 @@ struct ValidateCommand: AsyncParsableCommand {
     func validate() throws { try global.validateRegion() }
 
     func run() async throws {
-        var options = ProviderOptions()
+        var options = ProviderOptions.none
         options.provider = provider
         var flags = Settings()
         flags.mapping = mapping
