@@ -240,16 +240,40 @@ public final class TestHTTPServer: Sendable {
         await acceptTask.value
     }
 
-    /// A port on 127.0.0.1 that nothing listens on (bound, then closed again), for
-    /// testing refused connections.
+    /// Runs `body` with a port on 127.0.0.1 that refuses connections, for testing refused
+    /// connections.
     ///
-    /// - Throws: When 127.0.0.1 cannot be bound.
-    public static func closedPort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close()
-        return port
+    /// The port is held by a socket that is bound but never listens, for as long as `body`
+    /// runs: a connection to it is refused, and no other server in the process can be
+    /// given the same port meanwhile (a port that was merely bound and closed again can be
+    /// reused at once by a test running in parallel).
+    /// - Throws: When 127.0.0.1 cannot be bound, or what `body` throws.
+    public static func withClosedPort<Result>(
+        _ body: (Int) async throws -> Result
+    )
+        async throws -> Result
+    {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        defer { close(descriptor) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = 0
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EADDRINUSE) }
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                getsockname(descriptor, $0, &length)
+            }
+        }
+        guard named == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+        return try await body(Int(UInt16(bigEndian: address.sin_port)))
     }
 
     private static func serve(

@@ -35,7 +35,10 @@ struct RetryAndFailureTests {
         try await withSandbox(faults: FaultConfiguration(rateLimit: 5)) { server in
             let phones = frenchMobiles(12)
             let started = ContinuousClock.now
-            let (outcomes, _) = try await withClient(provider: "avosms") { client in
+            // One request at a time, so that what follows a 429 is that contact's retry and
+            // not another worker's request already in flight.
+            let (outcomes, _) = try await withClient(provider: "avosms", concurrency: 1) {
+                client in
                 try await importAll(
                     client, phoneRecords(phones), provider: "avosms", list: "1001",
                     options: sandboxOptions(server, provider: "avosms"))
@@ -49,15 +52,14 @@ struct RetryAndFailureTests {
             #expect(requests.filter { $0.status == 200 }.count == phones.count)
             // 12 accepted requests at 5 per sliding second take more than 2 s.
             #expect(elapsed > .seconds(2))
-            // A retry waits for Retry-After (whole seconds, at least 1): no accepted request
-            // in the first second follows a 429 of the same second.
-            let first429 = try #require(
-                requests.filter { $0.status == 429 }.map(\.receivedAt).min())
-            let acceptedRetries = requests.filter {
-                $0.status == 200 && $0.receivedAt > first429
-                    && $0.receivedAt < first429.advanced(by: .milliseconds(900))
+            // A retry waits for Retry-After (whole seconds, at least 1): the request after
+            // each 429 comes at least about a second later.
+            let ordered = requests.sorted { $0.receivedAt < $1.receivedAt }
+            for (refused, next) in zip(ordered, ordered.dropFirst()) where refused.status == 429 {
+                #expect(
+                    next.receivedAt - refused.receivedAt >= .milliseconds(900),
+                    "a request came \(next.receivedAt - refused.receivedAt) after a 429")
             }
-            #expect(acceptedRetries.isEmpty)
         }
     }
 
@@ -89,8 +91,8 @@ struct RetryAndFailureTests {
     func givesUpAfterTotalBudget() async throws {
         try await withSandbox(faults: FaultConfiguration(failureRate: 1)) { server in
             let retry = RetryPolicy(
-                maxAttempts: 100, initialBackoff: .milliseconds(100), maxBackoff: .seconds(1),
-                multiplier: 1, jitter: 0, totalBudget: .milliseconds(450))
+                maxAttempts: 100, initialBackoff: .milliseconds(200), maxBackoff: .seconds(1),
+                multiplier: 1, jitter: 0, totalBudget: .milliseconds(1100))
             let started = ContinuousClock.now
             let (outcomes, _) = try await withClient(provider: "octopush", retry: retry) {
                 client in
@@ -101,9 +103,11 @@ struct RetryAndFailureTests {
             #expect(ContinuousClock.now - started < .seconds(10))
             #expect(outcomes.count == 3)
             #expect(outcomes.allSatisfy { $0.result.status == .failed })
-            // 100 ms apart within 450 ms: at most 5 attempts, far from 100.
+            // 200 ms apart within 1.1 s: at most 6 attempts, far from 100. (That retries
+            // happen at all is givesUpAfterMaxAttempts' job: here one slow request on a
+            // loaded machine may use most of the budget.)
             let attempts = server.requests.count
-            #expect(attempts >= 2 && attempts <= 5, "\(attempts) attempts")
+            #expect(attempts >= 1 && attempts <= 6, "\(attempts) attempts")
         }
     }
 

@@ -122,18 +122,19 @@ struct AsyncHTTPClientTransportTests {
 
     @Test("a refused connection is a transient transport_error without query or headers")
     func connectionRefused() async throws {
-        let port = try await TestHTTPServer.closedPort()
-        try await withTestTransport { transport in
-            let request = HTTPRequest(
-                method: .post,
-                url: URL(string: "http://127.0.0.1:\(port)/v1/contact/add?apiKey=QSECRET")!,
-                headers: ["api-key": "HSECRET"], body: Data("key=BSECRET".utf8))
-            let error = try #require(await contactError(transport, request))
-            #expect(error.code == .transportError)
-            #expect(error.isTransient)
-            #expect(error.message.contains("connection refused"))
-            #expect(error.message.contains("POST 127.0.0.1:\(port)/v1/contact/add"))
-            assertNoLeak(error)
+        try await TestHTTPServer.withClosedPort { port in
+            try await withTestTransport { transport in
+                let request = HTTPRequest(
+                    method: .post,
+                    url: URL(string: "http://127.0.0.1:\(port)/v1/contact/add?apiKey=QSECRET")!,
+                    headers: ["api-key": "HSECRET"], body: Data("key=BSECRET".utf8))
+                let error = try #require(await contactError(transport, request))
+                #expect(error.code == .transportError)
+                #expect(error.isTransient)
+                #expect(error.message.contains("connection refused"))
+                #expect(error.message.contains("POST 127.0.0.1:\(port)/v1/contact/add"))
+                assertNoLeak(error)
+            }
         }
     }
 

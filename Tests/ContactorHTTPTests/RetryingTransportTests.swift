@@ -182,18 +182,21 @@ struct RetryingTransportTests {
 
     @Test("a refused connection is retried, then its error is thrown")
     func throwsLastTransientError() async throws {
-        let port = try await TestHTTPServer.closedPort()
-        try await withTestTransport { transport in
-            let clock = ImmediateClock()
-            let retrying = RetryingTransport(wrapping: transport, policy: Self.policy, clock: clock)
-            let error = try #require(
-                await contactError(
-                    retrying,
-                    HTTPRequest(method: .get, url: URL(string: "http://127.0.0.1:\(port)/v1")!)))
-            #expect(error.code == .transportError)
-            #expect(error.isTransient)
-            #expect(error.message.hasSuffix("connection refused (gave up after 4 attempts)"))
-            #expect(clock.sleeps.count == 3)
+        try await TestHTTPServer.withClosedPort { port in
+            try await withTestTransport { transport in
+                let clock = ImmediateClock()
+                let retrying = RetryingTransport(
+                    wrapping: transport, policy: Self.policy, clock: clock)
+                let error = try #require(
+                    await contactError(
+                        retrying,
+                        HTTPRequest(method: .get, url: URL(string: "http://127.0.0.1:\(port)/v1")!))
+                )
+                #expect(error.code == .transportError)
+                #expect(error.isTransient)
+                #expect(error.message.hasSuffix("connection refused (gave up after 4 attempts)"))
+                #expect(clock.sleeps.count == 3)
+            }
         }
     }
 
