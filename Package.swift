@@ -126,6 +126,10 @@ let package = Package(
                 "ContactorTesting",
             ],
             path: "benchmarks/Engine"),
+        // Cost of Lua mapping and validation per contact (run in release mode; docs in main.swift).
+        .executableTarget(
+            name: "contactor-lua-bench", dependencies: ["Contactor", "ContactorLua"],
+            path: "benchmarks/LuaBench"),
         // Test helper: records N entries in a journal, says so, then waits to be killed.
         .executableTarget(
             name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
@@ -206,6 +210,15 @@ let package = Package(
             name: "ContactorLuaTests",
             dependencies: ["ContactorLua", "ContactorTesting"],
             resources: [.copy("Fixtures")]
+        ),
+        // The bundled plugins/ (read from the checkout, not copied), each provider against a
+        // loopback fake of its service, and the Lua examples of docs/plugins.md.
+        .testTarget(
+            name: "ContactorPluginsTests",
+            dependencies: [
+                "Contactor", "ContactorLua", "ContactorTesting", "ContactorTestServer",
+                "ContactorHTTP", "ContactorCSV", "ContactorProviders", "contactor",
+            ]
         ),
     ],
     swiftLanguageModes: [.v6],

@@ -485,10 +485,26 @@ typedef struct clh_start_args {
     int nargs;
 } clh_start_args;
 
+/// The registry slot of the state's spare coroutine (see clh_recycle).
+static const char clh_spare_key = 0;
+
 static int start_protected(lua_State *L) {
     clh_start_args *a = (clh_start_args *)lua_touserdata(L, 1);
     lua_settop(L, 0);
-    lua_State *co = lua_newthread(L);  // index 1: anchors the coroutine
+    // Index 1 anchors the coroutine: the state's spare one when clh_recycle made it ready
+    // again (a state runs one call at a time, so nobody else is using it), else a new one,
+    // which becomes the spare.
+    lua_State *co = NULL;
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &clh_spare_key) == LUA_TTHREAD) {
+        co = lua_tothread(L, 1);
+        if (lua_status(co) != LUA_OK || lua_gettop(co) != 0) co = NULL;
+    }
+    if (co == NULL) {
+        lua_settop(L, 0);
+        co = lua_newthread(L);
+        lua_pushvalue(L, 1);
+        lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_spare_key);
+    }
     lua_sethook(co, clh_hook, LUA_MASKCOUNT, CLH_HOOK_STEP);
     if (lua_getfield(L, LUA_REGISTRYINDEX, CLH_SANDBOX_KEY) != LUA_TTABLE)
         return luaL_error(L, "the sandbox is not initialised");
@@ -655,6 +671,16 @@ void clh_take_message(lua_State *L, clh_bytes *out) {
         out->len = n;
     }
     lua_pop(L, 1);
+}
+
+void clh_recycle(lua_State *L, lua_State *co) {
+    (void)L;
+    // Only a coroutine whose function returned normally: its status is LUA_OK and its
+    // call info is the base one, so once its results are dropped it is as good as new.
+    // Errored, yielded or budget-tripped coroutines keep a status or values that make
+    // clh_start replace them.
+    if (lua_status(co) != LUA_OK) return;
+    lua_settop(co, 0);  // the results: plain values, no to-be-closed variables
 }
 
 int clh_resetthread(lua_State *co) {

@@ -22,13 +22,26 @@ public struct LuaMapping: RecordMapper {
     }
 
     public func map(_ record: InputRecord) async throws -> ContactDraft {
-        var row: [String: LuaValue] = [:]
-        for column in record.columns { row[column.name] = .text(column.value) }
-        let values: [LuaValue]
+        let results: MapResults
         do {
-            values = try await runtime.call("map", [.record(row)])
+            results = try await runtime.call(
+                "map", arguments: 1,
+                { writer in
+                    // Every column in order: the bridge sets them one after the other, so a
+                    // repeated name keeps its last value.
+                    writer.writeMapHeader(count: record.columns.count)
+                    for column in record.columns {
+                        writer.write(column.name)
+                        writer.write(column.value)
+                    }
+                }, decode: MapResults.decode)
         } catch {
             throw runtime.pluginError(error, doing: "map (line \(record.line))")
+        }
+        let values: [LuaValue]
+        switch results {
+        case .draft(let draft): return draft
+        case .values(let generic): values = generic
         }
         let first = values.first ?? .nil
         if first.isNil || first == .boolean(false) {
@@ -61,6 +74,9 @@ public struct LuaMapping: RecordMapper {
         }
     }
 
+    /// The keys a contact table may have.
+    private static let knownKeys = Set(Contact.standardFieldNames + ["fields", "region", "type"])
+
     private func draft(from value: LuaValue) throws(ContactError) -> ContactDraft {
         guard let table = value.stringMap else {
             throw runtime.malformed(
@@ -81,8 +97,10 @@ public struct LuaMapping: RecordMapper {
                     "returned \(key) = \(element.shortDescription); expected a string", in: "map")
             }
         }
-        let known = Set(Contact.standardFieldNames + ["fields", "region", "type"])
-        if let unknown = table.keys.sorted().first(where: { !known.contains($0) }) {
+        let known = Self.knownKeys
+        if table.keys.contains(where: { !known.contains($0) }),
+            let unknown = table.keys.sorted().first(where: { !known.contains($0) })
+        {
             throw runtime.malformed(
                 "returned an unknown key '\(unknown)' (put custom fields in fields = { ... })",
                 in: "map")
@@ -136,7 +154,9 @@ public struct LuaValidator: ContactValidator {
     public func validate(_ contact: Contact) async throws -> ContactError? {
         let values: [LuaValue]
         do {
-            values = try await runtime.call("validate", [contact.luaValue])
+            values = try await runtime.call(
+                "validate", arguments: 1, { contact.writeLua(into: &$0) },
+                decode: LuaCodec.decode)
         } catch {
             throw runtime.pluginError(error, doing: "validate")
         }
@@ -151,5 +171,104 @@ public struct LuaValidator: ContactValidator {
                 "must return true, or false and a reason; it returned \(values.first?.shortDescription ?? "nothing")",
                 in: "validate")
         }
+    }
+}
+
+/// What `map` returned, read straight from the bridge's encoding.
+///
+/// The common case, a contact table whose keys are standard fields with string (or
+/// integer) values and an optional `fields` table, becomes a ``ContactDraft`` without
+/// building ``LuaValue`` trees. Anything else (a rejection, an unknown key, a value of
+/// the wrong type, no phone) is decoded generically, so that its handling and messages
+/// stay those of `LuaMapping.draft(from:)`.
+enum MapResults {
+    case draft(ContactDraft)
+    case values([LuaValue])
+
+    static func decode(_ buffer: UnsafeRawBufferPointer) throws(LuaCodec.Malformed) -> MapResults {
+        var reader = DraftReader(buffer: buffer)
+        if let draft = reader.read() { return .draft(draft) }
+        return .values(try LuaCodec.decode(buffer))
+    }
+}
+
+/// Reads a contact table in the bridge's encoding; `nil` whenever the fast path does not
+/// apply.
+private struct DraftReader {
+    let buffer: UnsafeRawBufferPointer
+    var offset = 0
+
+    mutating func byte() -> UInt8? {
+        guard offset < buffer.count else { return nil }
+        defer { offset += 1 }
+        return buffer[offset]
+    }
+
+    mutating func u64() -> UInt64? {
+        guard offset + 8 <= buffer.count else { return nil }
+        defer { offset += 8 }
+        return buffer.loadUnaligned(fromByteOffset: offset, as: UInt64.self)
+    }
+
+    /// The body of a string (after its tag), if it is valid UTF-8.
+    mutating func stringBody() -> String? {
+        guard let length = u64(), length <= UInt64(buffer.count - offset) else { return nil }
+        let start = offset
+        offset += Int(length)
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[start..<offset])
+            .assumingMemoryBound(to: UInt8.self)
+        // ASCII needs no validation, and String(decoding:) takes it at memcpy speed;
+        // anything else is validated (invalid UTF-8 goes to the generic path).
+        var ascii: UInt8 = 0
+        for byte in bytes { ascii |= byte }
+        if ascii < 0x80 { return String(decoding: bytes, as: UTF8.self) }
+        return String(validating: bytes, as: UTF8.self)
+    }
+
+    /// A field value: `.some(nil)` for nil, the text of a string or integer; `nil` for
+    /// anything else.
+    mutating func text(booleans: Bool = false) -> String?? {
+        switch byte() {
+        case 0: return .some(nil)
+        case 1 where booleans: return "false"
+        case 2 where booleans: return "true"
+        case 3: return u64().map { String(Int64(bitPattern: $0)) }
+        case 5: return stringBody().map { $0 }
+        default: return nil
+        }
+    }
+
+    mutating func read() -> ContactDraft? {
+        guard let count = u64(), count >= 1, byte() == 7, let members = u64() else { return nil }
+        var draft = ContactDraft(phone: "")
+        for _ in 0..<members {
+            guard byte() == 5, let key = stringBody() else { return nil }
+            if key == "fields" {
+                switch byte() {
+                case 0: continue
+                case 6, 7:
+                    guard let fields = u64() else { return nil }
+                    if fields > 0 && buffer[offset - 9] == 6 { return nil }
+                    for _ in 0..<fields {
+                        guard byte() == 5, let name = stringBody(), let value = text(booleans: true)
+                        else { return nil }
+                        if let value { draft.fields[name] = value }
+                    }
+                    continue
+                default: return nil
+                }
+            }
+            guard let value = text() else { return nil }
+            switch key {
+            case "phone": draft.phone = value ?? ""
+            case "first_name": draft.firstName = value
+            case "last_name": draft.lastName = value
+            case "email": draft.email = value
+            case "birthday": draft.birthday = value
+            case "civility": draft.civility = value
+            default: return nil
+            }
+        }
+        return draft.phone.isEmpty ? nil : draft
     }
 }

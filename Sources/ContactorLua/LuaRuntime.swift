@@ -36,6 +36,8 @@ final class LuaPluginRuntime: Sendable {
     let modulePaths: [URL]
     let logger: Logger
     let pool = LuaStatePool()
+    /// The context of calls made without one: no HTTP, logs to the plugin's logger.
+    private let defaultContext: LuaCallContext
 
     init(
         name: String, file: URL, source: [UInt8], limits: LuaSandboxLimits, modulePaths: [URL],
@@ -48,6 +50,9 @@ final class LuaPluginRuntime: Sendable {
         self.limits = limits
         self.modulePaths = modulePaths
         self.logger = logger
+        self.defaultContext = LuaCallContext(
+            transport: nil, allowedOrigins: [], logger: logger, redactor: Redactor(secrets: []),
+            plugin: name)
     }
 
     static func displayPath(of file: URL) -> String {
@@ -91,6 +96,41 @@ final class LuaPluginRuntime: Sendable {
     )
         async throws(LuaFailure) -> [LuaValue]
     {
+        try await run(entry, encoded: LuaCodec.encode(args), context: context)
+    }
+
+    /// Calls plugin method `method` without a ctx, with arguments written by `write` after
+    /// the plugin id, the method and the absent ctx: the hot path of `map` and `validate`,
+    /// which encodes records straight from Swift values.
+    func call<Result>(
+        _ method: String, arguments count: Int, capacity: Int = 256,
+        _ write: (inout LuaCodecWriter) -> Void,
+        decode: (UnsafeRawBufferPointer) throws(LuaCodec.Malformed) -> Result
+    ) async throws(LuaFailure) -> Result {
+        var writer = LuaCodecWriter(count: 3 + count, capacity: capacity)
+        writer.write(1 as Int64)
+        writer.write(method)
+        writer.writeNil()
+        write(&writer)
+        return try await run("call", encoded: writer.bytes, decode: decode)
+    }
+
+    /// ``run(_:_:context:)`` with the arguments already encoded.
+    func run(
+        _ entry: String, encoded: [UInt8], context: LuaCallContext? = nil
+    )
+        async throws(LuaFailure) -> [LuaValue]
+    {
+        try await run(entry, encoded: encoded, context: context, decode: LuaCodec.decode)
+    }
+
+    /// ``run(_:encoded:context:)`` with the results read by `decode`.
+    func run<Result>(
+        _ entry: String, encoded: [UInt8], context: LuaCallContext? = nil,
+        decode: (UnsafeRawBufferPointer) throws(LuaCodec.Malformed) -> Result
+    )
+        async throws(LuaFailure) -> Result
+    {
         let state: LuaState
         if let idle = pool.checkOut() {
             state = idle
@@ -100,13 +140,10 @@ final class LuaPluginRuntime: Sendable {
                 logger: logger
             ).0
         }
-        let context =
-            context
-            ?? LuaCallContext(
-                transport: nil, allowedOrigins: [], logger: logger, redactor: Redactor(secrets: []),
-                plugin: name)
+        let context = context ?? defaultContext
         do {
-            let values = try await state.call(entry, args, context: context)
+            let values = try await state.call(
+                entry, encoded: encoded, context: context, decode: decode)
             pool.checkIn(state)
             return values
         } catch {
@@ -143,6 +180,49 @@ final class LuaPluginRuntime: Sendable {
 }
 
 extension Contact {
+    /// Writes the contact as ``luaValue`` would encode, without building it.
+    func writeLua(into writer: inout LuaCodecWriter) {
+        let count =
+            3 + (phone.region == nil ? 0 : 1) + (firstName == nil ? 0 : 1)
+            + (lastName == nil ? 0 : 1) + (email == nil ? 0 : 1) + (birthday == nil ? 0 : 1)
+            + (civility == nil ? 0 : 1)
+        writer.writeMapHeader(count: count)
+        writer.write("phone")
+        writer.write(phone.e164)
+        writer.write("type")
+        writer.write(phone.type.rawValue)
+        writer.write("fields")
+        writer.writeMapHeader(count: fields.count)
+        for (key, value) in fields {
+            writer.write(key)
+            writer.write(value)
+        }
+        if let region = phone.region {
+            writer.write("region")
+            writer.write(region)
+        }
+        if let firstName {
+            writer.write("first_name")
+            writer.write(firstName)
+        }
+        if let lastName {
+            writer.write("last_name")
+            writer.write(lastName)
+        }
+        if let email {
+            writer.write("email")
+            writer.write(email)
+        }
+        if let birthday {
+            writer.write("birthday")
+            writer.write(birthday.description)
+        }
+        if let civility {
+            writer.write("civility")
+            writer.write(civility)
+        }
+    }
+
     /// The contact as a Lua table (`phone`, `first_name`, ..., `fields`, `region`, `type`).
     var luaValue: LuaValue {
         var members: [String: LuaValue] = [

@@ -144,6 +144,23 @@ final class LuaState: @unchecked Sendable {
     func call(
         _ entry: String, _ args: [LuaValue], context: LuaCallContext? = nil
     ) async throws(LuaFailure) -> [LuaValue] {
+        try await call(entry, encoded: LuaCodec.encode(args), context: context)
+    }
+
+    /// ``call(_:_:context:)`` with the arguments already encoded (``LuaCodecWriter``).
+    func call(
+        _ entry: String, encoded: [UInt8], context: LuaCallContext? = nil
+    ) async throws(LuaFailure) -> [LuaValue] {
+        try await call(entry, encoded: encoded, context: context, decode: LuaCodec.decode)
+    }
+
+    /// Calls `entry` with encoded arguments and reads the results' encoding with `decode`
+    /// (while the bytes are alive), for callers that turn results straight into their own
+    /// types.
+    func call<Result>(
+        _ entry: String, encoded: [UInt8], context: LuaCallContext? = nil,
+        decode: (UnsafeRawBufferPointer) throws(LuaCodec.Malformed) -> Result
+    ) async throws(LuaFailure) -> Result {
         guard let state else {
             throw LuaFailure(kind: .bridge, message: "the Lua state was closed")
         }
@@ -155,7 +172,6 @@ final class LuaState: @unchecked Sendable {
         }
         var thread: OpaquePointer?
         var nargs: Int32 = 0
-        let encoded = LuaCodec.encode(args)
         let started = encoded.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
                 clh_start(state, entry, $0.baseAddress, $0.count, &thread, &nargs)
@@ -171,7 +187,9 @@ final class LuaState: @unchecked Sendable {
             let status = clh_resume(state, thread, nargs, &nresults)
             switch status {
             case LUA_OK:
-                return try Self.values(thread, count: nresults)
+                let values = try Self.values(thread, count: nresults, decode: decode)
+                clh_recycle(state, thread)
+                return values
             case LUA_YIELD:
                 guard let request = host.takePending() else {
                     throw LuaFailure(
@@ -234,6 +252,15 @@ final class LuaState: @unchecked Sendable {
     ) throws(LuaFailure)
         -> [LuaValue]
     {
+        try values(thread, count: count, decode: LuaCodec.decode)
+    }
+
+    private static func values<Result>(
+        _ thread: OpaquePointer, count: Int32,
+        decode: (UnsafeRawBufferPointer) throws(LuaCodec.Malformed) -> Result
+    ) throws(LuaFailure)
+        -> Result
+    {
         var bytes = clh_bytes()
         let status = clh_encode_top(thread, count, &bytes)
         defer { clh_free(&bytes) }
@@ -245,7 +272,7 @@ final class LuaState: @unchecked Sendable {
                 kind: .bridge, message: "could not read the script's values: \(message)")
         }
         do {
-            return try LuaCodec.decode(UnsafeRawBufferPointer(start: bytes.data, count: bytes.len))
+            return try decode(UnsafeRawBufferPointer(start: bytes.data, count: bytes.len))
         } catch {
             throw LuaFailure(kind: .bridge, message: "malformed values from the bridge")
         }

@@ -114,46 +114,117 @@ enum LuaValue: Hashable, Sendable {
     }
 }
 
+extension LuaValue {
+    /// Hashes strings as one run of bytes: the synthesized conformance combines an array
+    /// byte by byte, which made hashing the keys of every decoded record the bridge's
+    /// largest cost.
+    func hash(into hasher: inout Hasher) {
+        switch self {
+        case .nil: hasher.combine(0 as UInt8)
+        case .boolean(let flag): hasher.combine(flag ? 2 : 1 as UInt8)
+        case .integer(let number):
+            hasher.combine(3 as UInt8)
+            hasher.combine(number)
+        case .number(let number):
+            hasher.combine(4 as UInt8)
+            hasher.combine(number)
+        case .string(let bytes):
+            hasher.combine(5 as UInt8)
+            hasher.combine(bytes.count)
+            bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+        case .array(let values):
+            hasher.combine(6 as UInt8)
+            hasher.combine(values)
+        case .map(let members):
+            hasher.combine(7 as UInt8)
+            hasher.combine(members)
+        case .opaque(let name):
+            hasher.combine(8 as UInt8)
+            hasher.combine(name)
+        }
+    }
+}
+
+/// Writes the bridge's binary encoding (see `clua_helpers.c`) straight from Swift values,
+/// so that hot paths (a record for `map`, a contact for `validate`) need not build
+/// ``LuaValue`` trees, with their dictionaries, first.
+struct LuaCodecWriter {
+    private(set) var bytes: [UInt8] = []
+
+    /// Starts a sequence of `count` values.
+    init(count: Int, capacity: Int = 256) {
+        bytes.reserveCapacity(capacity)
+        append(UInt64(count))
+    }
+
+    private mutating func append<T: FixedWidthInteger>(_ value: T) {
+        withUnsafeBytes(of: value) { bytes.append(contentsOf: $0) }
+    }
+
+    mutating func writeNil() { bytes.append(0) }
+
+    mutating func write(_ flag: Bool) { bytes.append(flag ? 2 : 1) }
+
+    mutating func write(_ number: Int64) {
+        bytes.append(3)
+        append(number)
+    }
+
+    mutating func write(_ text: String) {
+        bytes.append(5)
+        var text = text
+        text.withUTF8 { utf8 in
+            append(UInt64(utf8.count))
+            bytes.append(contentsOf: utf8)
+        }
+    }
+
+    mutating func write(bytes value: [UInt8]) {
+        bytes.append(5)
+        append(UInt64(value.count))
+        bytes.append(contentsOf: value)
+    }
+
+    /// Starts a table of `count` key–value pairs; write each key, then its value.
+    mutating func writeMapHeader(count: Int) {
+        bytes.append(7)
+        append(UInt64(count))
+    }
+
+    /// Starts a list of `count` values.
+    mutating func writeArrayHeader(count: Int) {
+        bytes.append(6)
+        append(UInt64(count))
+    }
+
+    mutating func write(_ value: LuaValue) {
+        switch value {
+        case .nil, .opaque: writeNil()
+        case .boolean(let flag): write(flag)
+        case .integer(let number): write(number)
+        case .number(let number):
+            bytes.append(4)
+            append(number.bitPattern)
+        case .string(let value): write(bytes: value)
+        case .array(let values):
+            writeArrayHeader(count: values.count)
+            for element in values { write(element) }
+        case .map(let members):
+            writeMapHeader(count: members.count)
+            for (key, element) in members {
+                write(key)
+                write(element)
+            }
+        }
+    }
+}
+
 /// The bridge's binary encoding of value sequences (see `clua_helpers.c`).
 enum LuaCodec {
     static func encode(_ values: [LuaValue]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        append(UInt64(values.count), to: &out)
-        for value in values { encode(value, into: &out) }
-        return out
-    }
-
-    private static func append<T: FixedWidthInteger>(_ value: T, to out: inout [UInt8]) {
-        withUnsafeBytes(of: value) { out.append(contentsOf: $0) }
-    }
-
-    private static func encode(_ value: LuaValue, into out: inout [UInt8]) {
-        switch value {
-        case .nil, .opaque: out.append(0)
-        case .boolean(let flag): out.append(flag ? 2 : 1)
-        case .integer(let number):
-            out.append(3)
-            append(number, to: &out)
-        case .number(let number):
-            out.append(4)
-            append(number.bitPattern, to: &out)
-        case .string(let bytes):
-            out.append(5)
-            append(UInt64(bytes.count), to: &out)
-            out.append(contentsOf: bytes)
-        case .array(let values):
-            out.append(6)
-            append(UInt64(values.count), to: &out)
-            for element in values { encode(element, into: &out) }
-        case .map(let members):
-            out.append(7)
-            append(UInt64(members.count), to: &out)
-            for (key, element) in members {
-                encode(key, into: &out)
-                encode(element, into: &out)
-            }
-        }
+        var writer = LuaCodecWriter(count: values.count, capacity: 64)
+        for value in values { writer.write(value) }
+        return writer.bytes
     }
 
     struct Malformed: Error {}

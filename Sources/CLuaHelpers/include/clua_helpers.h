@@ -70,6 +70,9 @@ int clh_encode_top(lua_State *co, int n, clh_bytes *out);
 int clh_error_message(lua_State *L, lua_State *co, clh_bytes *out);
 /// Copies the string on L's top (or a description of a non-string) into `out` and pops it.
 void clh_take_message(lua_State *L, clh_bytes *out);
+/// Keeps a coroutine whose call returned normally (after its results were read) for the
+/// next clh_start on this state, which saves creating one per call.
+void clh_recycle(lua_State *L, lua_State *co);
 /// lua_resetthread (Lua 5.4.4).
 int clh_resetthread(lua_State *co);
 /// Frees a buffer from the bridge.
