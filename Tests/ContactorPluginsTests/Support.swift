@@ -34,7 +34,7 @@ func phone(_ text: String) -> PhoneNumber { try! PhoneNumber(parsing: text) }
 let invalidNumber = PhoneNumber(e164: "+3361234", region: "FR", countryCode: 33, type: .unknown)
 
 /// Six and more valid French mobile numbers.
-let mobiles = (0..<8).map { phone("+3361234567\($0)") }
+let mobiles = (0..<10).map { phone("+3361234567\($0)") }
 
 /// A JSON reply.
 func json(_ status: Int, _ body: JSONValue) -> ScriptedReply {
