@@ -64,7 +64,6 @@ final class Runtime {
         let runtime = Runtime(
             settings: settings, global: global, providerOptions: provider,
             environment: environment, registry: registry, plugins: plugins, logger: logger)
-        if provider.sandbox { try await runtime.startSandbox() }
         return runtime
     }
 
@@ -105,7 +104,7 @@ final class Runtime {
 
     /// The credentials of `provider`, resolved flags → environment → config file.
     func credentials(for provider: any ContactProvider) throws -> Credentials {
-        if sandbox != nil, isBuiltIn(provider) {
+        if providerOptions.sandbox, isBuiltIn(provider) {
             return Credentials(
                 provider: provider.descriptor.name,
                 SandboxDemo.standard.credentials(for: provider.descriptor.name))
@@ -158,6 +157,15 @@ extension Runtime {
     /// redacted) → rate limit → (for Lua providers) HTTP-level retries; or, with
     /// `--dry-run`, a transport that prints each request and sends nothing.
     func client(for provider: any ContactProvider) async throws -> ContactorClient {
+        if providerOptions.sandbox {
+            guard isBuiltIn(provider) else {
+                throw CLIError.usage(
+                    "--sandbox emulates the built-in providers only; point \(provider.descriptor.name) at a fake with --endpoint"
+                )
+            }
+            // Started only now, once every usage check has passed.
+            if sandbox == nil { try await startSandbox() }
+        }
         let credentials = try credentials(for: provider)
         redactor = Redactor(secrets: credentials.secrets)
         let redactor = self.redactor

@@ -106,6 +106,8 @@ struct SingleOperation {
             }
         }
         let client = try await runtime.client(for: selected)
+        // Created before sending, so that the table's elapsed time covers the request.
+        let writer = runtime.outputWriter()
         let options = try await runtime.runOptions(for: selected)
         let outcomes: [RecordOutcome]
         do {
@@ -118,7 +120,6 @@ struct SingleOperation {
         } catch let error as ContactError {
             throw CLIError.usage(runtime.redactor.redact(error.description))
         }
-        let writer = runtime.outputWriter()
         for outcome in outcomes { runtime.emit(outcome, to: writer) }
         writer.finish()
         throw ExitCode(writer.hasFailures ? 1 : 0)
