@@ -39,6 +39,22 @@ struct PluginCommandTests {
         }
     }
 
+    @Test("--sandbox with a plugin provider is a usage error that says to use --endpoint")
+    func sandboxRefusesPluginProviders() async throws {
+        try await TemporaryDirectory.with { directory in
+            let plugins = directory.path("plugins")
+            _ = try await CLI.run(["plugins", "new", "provider", "acme", "--dir", plugins])
+            let result = try await CLI.run([
+                "add", "--provider", "acme", "--list", "l1", "--phone", "+33612345678",
+                "--plugins", plugins, "--credential", "api_key=k", "--sandbox",
+            ])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("--sandbox emulates the built-in providers only"))
+            #expect(result.stderr.contains("--endpoint"))
+            #expect(!result.stderr.contains("sandbox emulators running"), "started for nothing")
+        }
+    }
+
     @Test("The template's provider runs a dry-run import")
     func newProviderDryRuns() async throws {
         try await TemporaryDirectory.with { directory in
