@@ -133,7 +133,7 @@ public struct AvosmsProvider: ContactProvider {
                     "Accept": "application/json",
                 ],
                 body: payload.formBody(id: id, key: key))
-            let response = try await AvosmsOctopushSupport.send(
+            let response = try await ProviderSupport.send(
                 request, context: context, provider: Self.name, operation: operation)
             results.append(
                 try Self.interpret(
@@ -151,7 +151,7 @@ public struct AvosmsProvider: ContactProvider {
         guard operation == .add else { return .success(.delete(contact, list: list)) }
         let payload = AvosmsPayload.add(contact, list: list)
         guard context.payloadHook != nil else { return .success(payload) }
-        switch await AvosmsOctopushSupport.applyHook(
+        switch await ProviderSupport.applyHook(
             payload.json, contact: contact, context: context, provider: Self.name,
             operation: operation)
         {
@@ -184,7 +184,7 @@ public struct AvosmsProvider: ContactProvider {
         let status = response.status
         let said = AvosmsOctopushSupport.quoted(
             AvosmsOctopushSupport.bodyMessage(response, credentials: credentials))
-        let retryAfter = AvosmsOctopushSupport.retryAfter(response.headers)
+        let retryAfter = ProviderSupport.retryAfter(response.headers)
         func error(
             _ kind: ContactError.Code, _ message: String, transient: Bool = false
         )

@@ -27,7 +27,7 @@ enum OctopushErrors {
         let providerCode = (try? JSONValue.decode(response.body))?["code"]?.stringValue.map {
             String(credentials.redact($0).prefix(40))
         }
-        let retryAfter = AvosmsOctopushSupport.retryAfter(response.headers)
+        let retryAfter = ProviderSupport.retryAfter(response.headers)
         func error(
             _ kind: ContactError.Code, _ message: String, transient: Bool = false
         )

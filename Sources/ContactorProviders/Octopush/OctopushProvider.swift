@@ -160,7 +160,7 @@ public struct OctopushProvider: ContactProvider {
             }
             var payload = OctopushPayload.contact(contact)
             if context.payloadHook != nil {
-                switch await AvosmsOctopushSupport.applyHook(
+                switch await ProviderSupport.applyHook(
                     payload, contact: contact, context: context, provider: Self.name,
                     operation: .add)
                 {
@@ -321,7 +321,7 @@ public struct OctopushProvider: ContactProvider {
     ) async throws(ContactError) -> HTTPResponse {
         let request = HTTPRequest(
             method: method, url: context.url(path), headers: headers, body: body.encoded())
-        let response = try await AvosmsOctopushSupport.send(
+        let response = try await ProviderSupport.send(
             request, context: context, provider: Self.name, operation: operation)
         guard (200..<300).contains(response.status) else {
             throw OctopushErrors.batchError(

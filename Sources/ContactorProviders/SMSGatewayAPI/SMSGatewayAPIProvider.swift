@@ -114,7 +114,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
         var payloads: [JSONValue] = []
         for (index, contact) in batch.enumerated() {
             let payload = SMSGatewayAPIPayload.object(for: contact, group: list)
-            switch await SGASPSupport.applyHook(
+            switch await ProviderSupport.applyHook(
                 payload, contact: contact, context: context, provider: name, operation: .add)
             {
             case .success(let edited):
@@ -131,7 +131,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
             .post, context.url("/v1/contact"),
             headers: [("X-Client-Id", clientID), ("X-Client-Secret", clientSecret)],
             json: body, timeout: configuration.requestTimeout)
-        let response = try await SGASPSupport.send(
+        let response = try await ProviderSupport.send(
             request, context: context, provider: name, operation: .add)
 
         let sentPhones = zip(sentIndices, payloads).map { index, payload in

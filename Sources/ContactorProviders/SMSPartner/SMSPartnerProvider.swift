@@ -137,7 +137,7 @@ public struct SMSPartnerProvider: ContactProvider {
         var sentIndices: [Int] = []
         var payloads: [JSONValue] = []
         for (index, contact) in batch.enumerated() {
-            switch await SGASPSupport.applyHook(
+            switch await ProviderSupport.applyHook(
                 SMSPartnerPayload.contact(contact), contact: contact, context: context,
                 provider: name, operation: .add)
             {
@@ -159,7 +159,7 @@ public struct SMSPartnerProvider: ContactProvider {
         let request = SGASPSupport.request(
             .post, context.url("/v1/contact/add"), json: .object(body),
             timeout: configuration.requestTimeout)
-        let response = try await SGASPSupport.send(
+        let response = try await ProviderSupport.send(
             request, context: context, provider: name, operation: .add)
 
         let sentResults: [ContactResult]
@@ -323,7 +323,7 @@ public struct SMSPartnerProvider: ContactProvider {
                     "/v1/contact/list",
                     query: [("apiKey", apiKey), ("groupId", list), ("page", String(page))]),
                 json: nil, timeout: configuration.requestTimeout)
-            let response = try await SGASPSupport.send(
+            let response = try await ProviderSupport.send(
                 request, context: context, provider: Self.name, operation: .delete)
             let json = try answer(response, list: list, context: context, operation: .delete)
             if !SMSPartnerPayload.isSuccess(json), SMSPartnerPayload.code(json) != nil {
@@ -385,7 +385,7 @@ public struct SMSPartnerProvider: ContactProvider {
             json: ["apiKey": .string(apiKey), "contactId": .string(contactID)],
             timeout: configuration.requestTimeout)
         do throws(ContactError) {
-            let response = try await SGASPSupport.send(
+            let response = try await ProviderSupport.send(
                 request, context: context, provider: name, operation: .delete)
             if response.status == 404 {
                 return .skipped(

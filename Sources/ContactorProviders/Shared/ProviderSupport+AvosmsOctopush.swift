@@ -9,17 +9,6 @@ enum AvosmsOctopushSupport {
     /// The most characters of a response body quoted in an error message.
     static let maxQuotedBody = 200
 
-    /// The delay a `Retry-After` header asks for, when it gives whole or decimal seconds.
-    ///
-    /// HTTP dates are not read: neither provider documents them, and an unreadable value
-    /// leaves the retry policy's own back-off in charge.
-    static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
-        guard let text = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces),
-            let seconds = Double(text), seconds.isFinite, seconds >= 0
-        else { return nil }
-        return .milliseconds(Int64((seconds * 1000).rounded()))
-    }
-
     /// What a response body says, for an error message: its JSON `message` (or
     /// `error_message`, `error`) when there is one, else its text cut to
     /// ``maxQuotedBody`` characters; credentials are replaced by `***`.
@@ -48,43 +37,4 @@ enum AvosmsOctopushSupport {
         text.isEmpty ? " (empty body)" : ": \"\(text)\""
     }
 
-    /// Sends `request` and turns anything the transport throws into a `ContactError`
-    /// attributed to `provider` and `operation`, with secrets redacted.
-    static func send(
-        _ request: HTTPRequest, context: ProviderContext, provider: String,
-        operation: ContactOperation
-    ) async throws(ContactError) -> HTTPResponse {
-        do {
-            return try await context.send(request)
-        } catch let error as ContactError {
-            var copy = error.attributed(to: provider, operation: operation)
-            copy.message = context.credentials.redact(copy.message)
-            throw copy
-        } catch {
-            throw ContactError(
-                .transportError,
-                "sending the \(operation) request to \(provider) failed: "
-                    + context.credentials.redact(String(describing: error)),
-                provider: provider, operation: operation, isTransient: true)
-        }
-    }
-
-    /// Calls the payload hook, if any, on `payload`; a thrown error becomes `plugin_error`.
-    static func applyHook(
-        _ payload: JSONValue, contact: Contact, context: ProviderContext, provider: String,
-        operation: ContactOperation
-    ) async -> Result<JSONValue, ContactError> {
-        guard let hook = context.payloadHook else { return .success(payload) }
-        do {
-            return .success(try await hook(provider, contact, payload))
-        } catch {
-            let reason = (error as? ContactError)?.message ?? String(describing: error)
-            return .failure(
-                ContactError(
-                    .pluginError,
-                    "the payload hook failed for \(contact.phone.e164): "
-                        + context.credentials.redact(reason),
-                    provider: provider, operation: operation))
-        }
-    }
 }

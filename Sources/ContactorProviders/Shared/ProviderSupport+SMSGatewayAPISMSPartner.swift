@@ -23,30 +23,6 @@ enum SGASPSupport {
             method: method, url: url, headers: fields, body: json?.encoded(), timeout: timeout)
     }
 
-    /// Sends `request` through the context's transport.
-    ///
-    /// A ``ContactError`` from the transport is passed on with the provider and operation
-    /// filled in and its message redacted; any other error becomes a transient
-    /// `transport_error`. The URL (which may hold an API key in its query) is never quoted.
-    static func send(
-        _ request: HTTPRequest, context: ProviderContext, provider: String,
-        operation: ContactOperation
-    ) async throws(ContactError) -> HTTPResponse {
-        do {
-            return try await context.send(request)
-        } catch let error as ContactError {
-            var copy = error.attributed(to: provider, operation: operation)
-            copy.message = context.credentials.redact(copy.message)
-            throw copy
-        } catch {
-            throw ContactError(
-                .transportError,
-                "the request to \(provider) failed: "
-                    + context.credentials.redact(String(describing: error)),
-                provider: provider, operation: operation, isTransient: true)
-        }
-    }
-
     /// The body parsed as JSON, or `nil` when it is empty or not JSON.
     static func json(_ response: HTTPResponse) -> JSONValue? {
         guard !response.body.isEmpty else { return nil }
@@ -82,20 +58,6 @@ enum SGASPSupport {
         text.count > maxQuotedMessage ? String(text.prefix(maxQuotedMessage)) + "…" : text
     }
 
-    /// How long a `Retry-After` header asks to wait: delta-seconds or an HTTP date.
-    static func retryAfter(_ headers: HTTPHeaders, now: Date = Date()) -> Duration? {
-        guard let value = headers["Retry-After"]?.trimmingCharacters(in: .whitespaces),
-            !value.isEmpty
-        else { return nil }
-        if let seconds = Int(value), seconds >= 0 { return .seconds(seconds) }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "GMT")
-        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        guard let date = formatter.date(from: value) else { return nil }
-        return .seconds(max(0, Int(date.timeIntervalSince(now).rounded(.up))))
-    }
-
     /// The error for a 429 or 5xx answer (both transient), or `nil` for other statuses.
     static func transientError(
         _ response: HTTPResponse, json: JSONValue?, context: ProviderContext, provider: String,
@@ -109,53 +71,16 @@ enum SGASPSupport {
                 .rateLimited,
                 "\(provider) asked to slow down (HTTP 429)\(detail)",
                 provider: provider, operation: operation, isTransient: true,
-                retryAfter: retryAfter(response.headers))
+                retryAfter: ProviderSupport.retryAfter(response.headers))
         }
         if (500...599).contains(response.status) {
             return ContactError(
                 .providerError,
                 "\(provider) had a server error (HTTP \(response.status))\(detail)",
                 provider: provider, operation: operation, isTransient: true,
-                retryAfter: retryAfter(response.headers))
+                retryAfter: ProviderSupport.retryAfter(response.headers))
         }
         return nil
-    }
-
-    /// Runs the context's payload hook, if any, on `payload`.
-    ///
-    /// - Returns: the payload to send, or the `plugin_error` that fails this contact.
-    static func applyHook(
-        _ payload: JSONValue, contact: Contact, context: ProviderContext, provider: String,
-        operation: ContactOperation
-    ) async -> Result<JSONValue, ContactError> {
-        guard let hook = context.payloadHook else { return .success(payload) }
-        let edited: JSONValue
-        do {
-            edited = try await hook(provider, contact, payload)
-        } catch let error as ContactError {
-            return .failure(
-                ContactError(
-                    .pluginError,
-                    "the payload hook failed for \(contact.phone.e164): "
-                        + quote(context.credentials.redact(error.message)),
-                    provider: provider, operation: operation))
-        } catch {
-            return .failure(
-                ContactError(
-                    .pluginError,
-                    "the payload hook failed for \(contact.phone.e164): "
-                        + quote(context.credentials.redact(String(describing: error))),
-                    provider: provider, operation: operation))
-        }
-        guard case .object = edited else {
-            return .failure(
-                ContactError(
-                    .pluginError,
-                    "the payload hook returned something other than a JSON object for "
-                        + contact.phone.e164,
-                    provider: provider, operation: operation))
-        }
-        return .success(edited)
     }
 
     /// The digits of `text` (`+33 6 12` → `33612`).
