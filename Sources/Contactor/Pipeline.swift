@@ -131,7 +131,8 @@ public struct RetryPolicy: Sendable, Hashable {
     public static let none = RetryPolicy(maxAttempts: 1)
 
     /// The wait before attempt `attempt + 1` after attempt `attempt` (1-based) failed:
-    /// the provider's `retryAfter` when it gave one (capped by ``maxBackoff``), else
+    /// the provider's `retryAfter` when it gave one (capped by ``maxBackoff``; callers give
+    /// up instead when `retryAfter` exceeds it, never sending sooner than asked), else
     /// exponential back-off with jitter.
     public func delay(
         afterAttempt attempt: Int, retryAfter: Duration? = nil,

@@ -283,3 +283,24 @@ import Testing
         #expect(await provider.contacts(in: "l").isEmpty)
     }
 }
+
+@Suite struct RetryAfterBeyondBackoffTests {
+    @Test func aRetryAfterLongerThanMaxBackoffIsNotCutShortTheContactsEndFailed() async throws {
+        let provider = InMemoryProvider(descriptor: InMemoryProvider.descriptor(name: "slow"))
+        await provider.failTransiently(
+            "+33612345678", times: 5,
+            error: ContactError(
+                .rateLimited, "slow down", isTransient: true, retryAfter: .seconds(60)))
+        let client = ContactorClient(
+            configuration: .init(
+                transport: MockTransport.unreachable, providers: ProviderRegistry([provider]),
+                retry: RetryPolicy(maxAttempts: 5, maxBackoff: .seconds(1))))
+        let started = ContinuousClock.now
+        let outcomes = try await client.add(
+            [ContactDraft(phone: "+33612345678")], provider: "slow", list: "l")
+        #expect(ContinuousClock.now - started < .seconds(5), "it waited instead of giving up")
+        #expect(outcomes.first?.result.status == .failed)
+        #expect(outcomes.first?.result.error?.code == .rateLimited)
+        #expect(await provider.receivedBatches.count == 1, "sent again before the provider allowed")
+    }
+}

@@ -196,6 +196,10 @@ struct ImportEngine: Sendable {
         /// Waits before the next attempt; `false` when no attempt is left.
         func waitForRetry(retryAfter: Duration?) async -> Bool {
             guard attempt < retry.maxAttempts else { return false }
+            // A provider that asks for a longer wait than the policy allows is not sent
+            // anything sooner: the contacts end failed (transient), for a later --resume.
+            // RetryingTransport does the same.
+            if let retryAfter, retryAfter > retry.maxBackoff { return false }
             let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
             guard clock.now.advanced(by: wait) < deadline else { return false }
             do {
