@@ -456,8 +456,9 @@ size_t clh_memory_used(lua_State *L) { return limits_of(L)->used; }
 
 int clh_budget_tripped(lua_State *L) { return limits_of(L)->tripped; }
 
-/// The registry slot of sandbox.call (see clh_init_sandbox).
+/// The registry slots of sandbox.call and of the loaded plugins (see clh_init_sandbox).
 static char clh_call_key;
+static char clh_plugins_key;
 
 static int traceback_handler(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
@@ -483,10 +484,17 @@ int clh_init_sandbox(lua_State *L, const char *source, size_t len, const char *c
     if (status != LUA_OK) return status;
     // Keep sandbox.call, the entry of every plugin call, where clh_start finds it without
     // looking a name up (the sandbox table is never visible to scripts, so it cannot change).
-    if (lua_type(L, -1) == LUA_TTABLE && lua_getfield(L, -1, "call") == LUA_TFUNCTION)
-        lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_call_key);
-    else
-        lua_pop(L, 1);
+    // The plugins table (sandbox.plugins) lets clh_start call a plugin's method directly.
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        if (lua_getfield(L, -1, "call") == LUA_TFUNCTION)
+            lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_call_key);
+        else
+            lua_pop(L, 1);
+        if (lua_getfield(L, -1, "plugins") == LUA_TTABLE)
+            lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_plugins_key);
+        else
+            lua_pop(L, 1);
+    }
     lua_setfield(L, LUA_REGISTRYINDEX, CLH_SANDBOX_KEY);
     return LUA_OK;
 }
@@ -502,6 +510,32 @@ typedef struct clh_start_args {
 
 /// The registry slot of the state's spare coroutine (see clh_recycle).
 static char clh_spare_key;
+
+/// With sandbox.call at index 2 and its arguments (id, method, ctxinfo, ...) above it:
+/// when ctxinfo is nil and the plugin's method is a function, puts that function in
+/// sandbox.call's place and drops id, method and ctxinfo, which is what sandbox.call
+/// would do (`return fn(...)`, a tail call) without running it. Otherwise leaves the
+/// stack as it is, for sandbox.call to make the error. Returns the argument count.
+static int call_directly(lua_State *L, int n) {
+    int top = lua_gettop(L);  // n + 2
+    if (lua_type(L, 5) != LUA_TNIL) return n;
+    luaL_checkstack(L, 3, "bridge: call");
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &clh_plugins_key) == LUA_TTABLE) {
+        lua_pushvalue(L, 3);
+        if (lua_rawget(L, -2) == LUA_TTABLE) {  // plugins[id]
+            lua_pushvalue(L, 4);
+            if (lua_rawget(L, -2) == LUA_TFUNCTION) {  // rawget(plugin, method)
+                lua_replace(L, 2);
+                lua_settop(L, top);
+                lua_rotate(L, 3, -3);
+                lua_settop(L, top - 3);
+                return n - 3;
+            }
+        }
+    }
+    lua_settop(L, top);
+    return n;
+}
 
 static int start_protected(lua_State *L) {
     clh_start_args *a = (clh_start_args *)lua_touserdata(L, 1);
@@ -521,8 +555,9 @@ static int start_protected(lua_State *L) {
         lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_spare_key);
     }
     lua_sethook(co, clh_hook, LUA_MASKCOUNT, CLH_HOOK_STEP);
-    if (strcmp(a->entry, "call") != 0 ||
-        lua_rawgetp(L, LUA_REGISTRYINDEX, &clh_call_key) != LUA_TFUNCTION) {
+    int call = strcmp(a->entry, "call") == 0;
+    if (!call || lua_rawgetp(L, LUA_REGISTRYINDEX, &clh_call_key) != LUA_TFUNCTION) {
+        call = 0;
         lua_settop(L, 1);
         if (lua_getfield(L, LUA_REGISTRYINDEX, CLH_SANDBOX_KEY) != LUA_TTABLE)
             return luaL_error(L, "the sandbox is not initialised");
@@ -531,6 +566,7 @@ static int start_protected(lua_State *L) {
         lua_remove(L, 2);
     }
     int n = decode_sequence(L, &a->reader);
+    if (call && n >= 3) n = call_directly(L, n);
     if (!lua_checkstack(co, n + 2)) return luaL_error(L, "stack overflow");
     lua_xmove(L, co, n + 1);
     a->thread = co;
