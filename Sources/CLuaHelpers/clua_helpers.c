@@ -26,6 +26,9 @@ typedef struct clh_limits {
     int tripped;
     int64_t budget;
     int64_t remaining;
+    /// The results of the last clh_call, kept (and reused) until the next one.
+    char *results;
+    size_t results_cap;
 } clh_limits;
 
 static clh_limits *limits_of(lua_State *L) {
@@ -111,37 +114,25 @@ static const char *encode_value(lua_State *L, int idx, clh_buf *b, int depth);
 static const char *encode_table(lua_State *L, int idx, clh_buf *b, int depth) {
     if (depth > CLH_MAX_DEPTH) return "table nesting is too deep (a table that contains itself?)";
     if (!lua_checkstack(L, 4)) return "stack overflow while reading a table";
+    // One pass that writes the table as a map (its count patched in at the end) while
+    // checking whether its keys are exactly 1..n; only then is it rewritten as an array.
+    size_t start = b->len;
     uint64_t count = 0;
     lua_Integer maxkey = 0;
     int is_array = 1;
+    buf_u8(b, 7);
+    buf_u64(b, 0);
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         count++;
-        if (is_array && lua_type(L, -2) == LUA_TNUMBER && lua_isinteger(L, -2)) {
-            lua_Integer k = lua_tointeger(L, -2);
+        int top = lua_gettop(L);
+        if (is_array && lua_type(L, top - 1) == LUA_TNUMBER && lua_isinteger(L, top - 1)) {
+            lua_Integer k = lua_tointeger(L, top - 1);
             if (k < 1) is_array = 0;
             else if (k > maxkey) maxkey = k;
         } else {
             is_array = 0;
         }
-        lua_pop(L, 1);
-    }
-    if (is_array && (uint64_t)maxkey == count) {
-        buf_u8(b, 6);
-        buf_u64(b, count);
-        for (lua_Integer i = 1; i <= maxkey; i++) {
-            lua_rawgeti(L, idx, i);
-            const char *err = encode_value(L, lua_gettop(L), b, depth + 1);
-            lua_pop(L, 1);
-            if (err) return err;
-        }
-        return NULL;
-    }
-    buf_u8(b, 7);
-    buf_u64(b, count);
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-        int top = lua_gettop(L);
         const char *err = encode_value(L, top - 1, b, depth + 1);
         if (!err) err = encode_value(L, top, b, depth + 1);
         if (err) {
@@ -149,6 +140,20 @@ static const char *encode_table(lua_State *L, int idx, clh_buf *b, int depth) {
             return err;
         }
         lua_pop(L, 1);
+    }
+    if (b->failed) return "out of memory while reading a value";
+    if (!(is_array && (uint64_t)maxkey == count)) {
+        memcpy(b->data + start + 1, &count, 8);
+        return NULL;
+    }
+    b->len = start;
+    buf_u8(b, 6);
+    buf_u64(b, count);
+    for (lua_Integer i = 1; i <= maxkey; i++) {
+        lua_rawgeti(L, idx, i);
+        const char *err = encode_value(L, lua_gettop(L), b, depth + 1);
+        lua_pop(L, 1);
+        if (err) return err;
     }
     return NULL;
 }
@@ -439,6 +444,7 @@ void clh_close(lua_State *L) {
     clh_limits *limits = limits_of(L);
     limits->armed = 0;
     lua_close(L);
+    free(limits->results);
     free(limits);
 }
 
@@ -449,6 +455,10 @@ void clh_set_budget(lua_State *L, int64_t instructions) {
 size_t clh_memory_used(lua_State *L) { return limits_of(L)->used; }
 
 int clh_budget_tripped(lua_State *L) { return limits_of(L)->tripped; }
+
+/// The registry slots of sandbox.call and of the loaded plugins (see clh_init_sandbox).
+static char clh_call_key;
+static char clh_plugins_key;
 
 static int traceback_handler(lua_State *L) {
     const char *msg = lua_tostring(L, 1);
@@ -472,6 +482,19 @@ int clh_init_sandbox(lua_State *L, const char *source, size_t len, const char *c
     status = lua_pcall(L, 1, 1, handler);
     lua_remove(L, handler);
     if (status != LUA_OK) return status;
+    // Keep sandbox.call, the entry of every plugin call, where clh_start finds it without
+    // looking a name up (the sandbox table is never visible to scripts, so it cannot change).
+    // The plugins table (sandbox.plugins) lets clh_start call a plugin's method directly.
+    if (lua_type(L, -1) == LUA_TTABLE) {
+        if (lua_getfield(L, -1, "call") == LUA_TFUNCTION)
+            lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_call_key);
+        else
+            lua_pop(L, 1);
+        if (lua_getfield(L, -1, "plugins") == LUA_TTABLE)
+            lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_plugins_key);
+        else
+            lua_pop(L, 1);
+    }
     lua_setfield(L, LUA_REGISTRYINDEX, CLH_SANDBOX_KEY);
     return LUA_OK;
 }
@@ -486,7 +509,33 @@ typedef struct clh_start_args {
 } clh_start_args;
 
 /// The registry slot of the state's spare coroutine (see clh_recycle).
-static const char clh_spare_key = 0;
+static char clh_spare_key;
+
+/// With sandbox.call at index 2 and its arguments (id, method, ctxinfo, ...) above it:
+/// when ctxinfo is nil and the plugin's method is a function, puts that function in
+/// sandbox.call's place and drops id, method and ctxinfo, which is what sandbox.call
+/// would do (`return fn(...)`, a tail call) without running it. Otherwise leaves the
+/// stack as it is, for sandbox.call to make the error. Returns the argument count.
+static int call_directly(lua_State *L, int n) {
+    int top = lua_gettop(L);  // n + 2
+    if (lua_type(L, 5) != LUA_TNIL) return n;
+    luaL_checkstack(L, 3, "bridge: call");
+    if (lua_rawgetp(L, LUA_REGISTRYINDEX, &clh_plugins_key) == LUA_TTABLE) {
+        lua_pushvalue(L, 3);
+        if (lua_rawget(L, -2) == LUA_TTABLE) {  // plugins[id]
+            lua_pushvalue(L, 4);
+            if (lua_rawget(L, -2) == LUA_TFUNCTION) {  // rawget(plugin, method)
+                lua_replace(L, 2);
+                lua_settop(L, top);
+                lua_rotate(L, 3, -3);
+                lua_settop(L, top - 3);
+                return n - 3;
+            }
+        }
+    }
+    lua_settop(L, top);
+    return n;
+}
 
 static int start_protected(lua_State *L) {
     clh_start_args *a = (clh_start_args *)lua_touserdata(L, 1);
@@ -506,12 +555,18 @@ static int start_protected(lua_State *L) {
         lua_rawsetp(L, LUA_REGISTRYINDEX, &clh_spare_key);
     }
     lua_sethook(co, clh_hook, LUA_MASKCOUNT, CLH_HOOK_STEP);
-    if (lua_getfield(L, LUA_REGISTRYINDEX, CLH_SANDBOX_KEY) != LUA_TTABLE)
-        return luaL_error(L, "the sandbox is not initialised");
-    if (lua_getfield(L, -1, a->entry) != LUA_TFUNCTION)
-        return luaL_error(L, "sandbox has no function '%s'", a->entry);
-    lua_remove(L, 2);
+    int call = strcmp(a->entry, "call") == 0;
+    if (!call || lua_rawgetp(L, LUA_REGISTRYINDEX, &clh_call_key) != LUA_TFUNCTION) {
+        call = 0;
+        lua_settop(L, 1);
+        if (lua_getfield(L, LUA_REGISTRYINDEX, CLH_SANDBOX_KEY) != LUA_TTABLE)
+            return luaL_error(L, "the sandbox is not initialised");
+        if (lua_getfield(L, -1, a->entry) != LUA_TFUNCTION)
+            return luaL_error(L, "sandbox has no function '%s'", a->entry);
+        lua_remove(L, 2);
+    }
     int n = decode_sequence(L, &a->reader);
+    if (call && n >= 3) n = call_directly(L, n);
     if (!lua_checkstack(co, n + 2)) return luaL_error(L, "stack overflow");
     lua_xmove(L, co, n + 1);
     a->thread = co;
@@ -542,6 +597,37 @@ int clh_resume(lua_State *L, lua_State *co, int nargs, int *nresults) {
     limits->armed = 1;
     int status = lua_resume(co, L, nargs, nresults);
     limits->armed = 0;
+    return status;
+}
+
+/// Encodes the `n` results on `co`'s top into the state's results buffer, then recycles
+/// the coroutine; on failure the buffer holds the message and the coroutine is dropped.
+int clh_finish(lua_State *L, lua_State *co, int n, const char **results, size_t *len) {
+    clh_limits *limits = limits_of(L);
+    clh_buf b = {limits->results, 0, limits->results_cap, 0};
+    const char *err = encode_range(co, lua_gettop(co) - n + 1, n, &b);
+    limits->results = b.data;
+    limits->results_cap = b.cap;
+    if (err) {
+        *results = err;
+        *len = strlen(err);
+        return -1;
+    }
+    *results = b.data;
+    *len = b.len;
+    clh_recycle(L, co);
+    return 0;
+}
+
+int clh_call(lua_State *L, const char *entry, const char *args, size_t len, int *started,
+             lua_State **thread, int *count, const char **results, size_t *results_len,
+             int *encoded) {
+    *started = clh_start(L, entry, args, len, thread, count);
+    if (*started != LUA_OK) return *started;
+    int nresults = 0;
+    int status = clh_resume(L, *thread, *count, &nresults);
+    *count = nresults;
+    if (status == LUA_OK) *encoded = clh_finish(L, *thread, nresults, results, results_len);
     return status;
 }
 

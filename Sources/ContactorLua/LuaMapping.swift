@@ -238,12 +238,38 @@ private struct DraftReader {
         }
     }
 
+    /// The standard keys of a contact table.
+    enum Key {
+        case phone, firstName, lastName, email, birthday, civility, fields
+    }
+
+    /// The body of a string that is one of the contact table's keys, compared as bytes
+    /// (no `String` is made); `nil` for any other string.
+    mutating func key() -> Key? {
+        guard let length = u64(), length <= UInt64(buffer.count - offset) else { return nil }
+        let start = offset
+        offset += Int(length)
+        let bytes = UnsafeRawBufferPointer(rebasing: buffer[start..<offset])
+        func matches(_ name: StaticString) -> Bool {
+            name.utf8CodeUnitCount == bytes.count
+                && memcmp(name.utf8Start, bytes.baseAddress!, bytes.count) == 0
+        }
+        switch bytes.count {
+        case 5: return matches("phone") ? .phone : matches("email") ? .email : nil
+        case 6: return matches("fields") ? .fields : nil
+        case 8: return matches("birthday") ? .birthday : matches("civility") ? .civility : nil
+        case 9: return matches("last_name") ? .lastName : nil
+        case 10: return matches("first_name") ? .firstName : nil
+        default: return nil
+        }
+    }
+
     mutating func read() -> ContactDraft? {
         guard let count = u64(), count >= 1, byte() == 7, let members = u64() else { return nil }
         var draft = ContactDraft(phone: "")
         for _ in 0..<members {
-            guard byte() == 5, let key = stringBody() else { return nil }
-            if key == "fields" {
+            guard byte() == 5, let key = key() else { return nil }
+            if key == .fields {
                 switch byte() {
                 case 0: continue
                 case 6, 7:
@@ -260,13 +286,13 @@ private struct DraftReader {
             }
             guard let value = text() else { return nil }
             switch key {
-            case "phone": draft.phone = value ?? ""
-            case "first_name": draft.firstName = value
-            case "last_name": draft.lastName = value
-            case "email": draft.email = value
-            case "birthday": draft.birthday = value
-            case "civility": draft.civility = value
-            default: return nil
+            case .phone: draft.phone = value ?? ""
+            case .firstName: draft.firstName = value
+            case .lastName: draft.lastName = value
+            case .email: draft.email = value
+            case .birthday: draft.birthday = value
+            case .civility: draft.civility = value
+            case .fields: return nil
             }
         }
         return draft.phone.isEmpty ? nil : draft

@@ -412,7 +412,9 @@ enum LuaPrelude {
         end
 
         local plugins = {}
-        local sandbox = {}
+        -- The bridge reads sandbox.plugins to call a plugin's method without ctx directly,
+        -- as sandbox.call would (the sandbox table is never visible to plugins).
+        local sandbox = { plugins = plugins }
 
         function sandbox.load(id, source, chunkname)
           local fn, err = real_load(source, chunkname, "t", new_env())

@@ -53,17 +53,31 @@ struct LuaFailure: Error, CustomStringConvertible {
 }
 
 /// What a call may do besides computing: HTTP through the host's transport, logging.
-struct LuaCallContext: Sendable {
+///
+/// A class, so that handing it to every call (``LuaHost/begin(_:)``) costs one reference
+/// count rather than one per member.
+final class LuaCallContext: Sendable {
     /// The transport for `ctx.http.request`; `nil` where HTTP is not offered.
-    var transport: (any HTTPTransport)?
+    let transport: (any HTTPTransport)?
     /// The origins (`https://host:port`) requests may reach.
-    var allowedOrigins: [String]
+    let allowedOrigins: [String]
     /// Where `ctx.log` and `print` write.
-    var logger: Logger
+    let logger: Logger
     /// Hides credentials in log lines and messages.
-    var redactor: Redactor
+    let redactor: Redactor
     /// The plugin's name, for messages.
-    var plugin: String
+    let plugin: String
+
+    init(
+        transport: (any HTTPTransport)?, allowedOrigins: [String], logger: Logger,
+        redactor: Redactor, plugin: String
+    ) {
+        self.transport = transport
+        self.allowedOrigins = allowedOrigins
+        self.logger = logger
+        self.redactor = redactor
+        self.plugin = plugin
+    }
 }
 
 /// One Lua state with Contactor's sandbox, owned by one call at a time.
@@ -170,11 +184,19 @@ final class LuaState: @unchecked Sendable {
             host.end()
             if let current = self.state { lua_settop(current, base) }
         }
+        // Start, resume and (when the call returns) encode the results in one C call; a
+        // yield goes on in the loop below.
         var thread: OpaquePointer?
-        var nargs: Int32 = 0
-        let started = encoded.withUnsafeBufferPointer { buffer in
+        var count: Int32 = 0
+        var started: Int32 = 0
+        var results: UnsafePointer<CChar>?
+        var resultsLength = 0
+        var finished: Int32 = 0
+        var status = encoded.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) {
-                clh_start(state, entry, $0.baseAddress, $0.count, &thread, &nargs)
+                clh_call(
+                    state, entry, $0.baseAddress, $0.count, &started, &thread, &count, &results,
+                    &resultsLength, &finished)
             }
         }
         guard started == LUA_OK, let thread else {
@@ -183,13 +205,20 @@ final class LuaState: @unchecked Sendable {
             throw LuaFailure(kind: started == LUA_ERRMEM ? .memory : .bridge, message: message)
         }
         while true {
-            var nresults: Int32 = 0
-            let status = clh_resume(state, thread, nargs, &nresults)
             switch status {
             case LUA_OK:
-                let values = try Self.values(thread, count: nresults, decode: decode)
-                clh_recycle(state, thread)
-                return values
+                let bytes = UnsafeRawBufferPointer(start: results, count: resultsLength)
+                guard finished == 0 else {
+                    throw LuaFailure(
+                        kind: .bridge,
+                        message: "could not read the script's values: "
+                            + String(decoding: bytes, as: UTF8.self))
+                }
+                do {
+                    return try decode(bytes)
+                } catch {
+                    throw LuaFailure(kind: .bridge, message: "malformed values from the bridge")
+                }
             case LUA_YIELD:
                 guard let request = host.takePending() else {
                     throw LuaFailure(
@@ -197,10 +226,11 @@ final class LuaState: @unchecked Sendable {
                 }
                 let reply = await host.perform(request)
                 let bytes = LuaCodec.encode(reply)
+                var nargs: Int32 = 0
                 let prepared = bytes.withUnsafeBufferPointer { buffer in
                     buffer.withMemoryRebound(to: CChar.self) {
                         clh_prepare_resume(
-                            state, thread, nresults, $0.baseAddress, $0.count, &nargs)
+                            state, thread, count, $0.baseAddress, $0.count, &nargs)
                     }
                 }
                 guard prepared == LUA_OK else {
@@ -209,6 +239,10 @@ final class LuaState: @unchecked Sendable {
                     throw LuaFailure(
                         kind: prepared == LUA_ERRMEM ? .memory : .bridge,
                         message: "could not pass the HTTP response to the script: \(message)")
+                }
+                status = clh_resume(state, thread, nargs, &count)
+                if status == LUA_OK {
+                    finished = clh_finish(state, thread, count, &results, &resultsLength)
                 }
             default:
                 throw failure(status: status, thread: thread)

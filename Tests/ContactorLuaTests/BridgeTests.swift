@@ -124,4 +124,34 @@ import Testing
             return message.contains("code = 42") && message.contains("reason = \"boom\"")
         }
     }
+
+    /// Calls without a ctx go straight to the plugin's method; anything else still goes
+    /// through sandbox.call, with its checks and messages.
+    @Test func callsWithoutCtxFindTheMethodEachTimeAndMissingOnesFailAsBefore() async throws {
+        let state = try await makeState(
+            """
+            local plugin = {}
+            function plugin.first() plugin.first = function() return "second" end return "first" end
+            plugin.notafunction = 3
+            return plugin
+            """)
+        #expect(try await state.invoke("first") == [.text("first")])
+        #expect(try await state.invoke("first") == [.text("second")])
+        for method in ["missing", "notafunction"] {
+            do {
+                _ = try await state.invoke(method)
+                Issue.record("expected an error")
+            } catch let error as LuaFailure {
+                #expect(error.kind == .runtime)
+                #expect(error.message.hasPrefix("the plugin has no function '\(method)'"))
+            }
+        }
+        do {
+            _ = try await state.invoke("first", plugin: 2)
+            Issue.record("expected an error")
+        } catch let error as LuaFailure {
+            #expect(error.message.hasPrefix("the plugin has no function 'first'"))
+        }
+        #expect(try await state.invoke("first") == [.text("second")])
+    }
 }

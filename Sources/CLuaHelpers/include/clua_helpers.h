@@ -58,6 +58,18 @@ int clh_init_sandbox(lua_State *L, const char *source, size_t len, const char *c
 /// pass to clh_resume. Returns a Lua status; on failure the message is on the stack top.
 int clh_start(lua_State *L, const char *entry, const char *args, size_t len,
               lua_State **thread, int *nargs);
+/// clh_start, then clh_resume, then (when the call returned) clh_finish, in one trip:
+/// the hot path of a call that does not yield. `*started` is clh_start's status; when it
+/// is LUA_OK the return value is clh_resume's status, `*thread` the coroutine and `*count`
+/// the number of values it yielded or returned; when it is LUA_OK too, `*encoded` is
+/// clh_finish's result and `*results` / `*results_len` its output.
+int clh_call(lua_State *L, const char *entry, const char *args, size_t len, int *started,
+             lua_State **thread, int *count, const char **results, size_t *results_len,
+             int *encoded);
+/// After `co` returned `n` values: encodes them into a buffer owned by the state (valid
+/// until the next call on it) and recycles `co` (clh_recycle). Returns 0; or -1 with a
+/// static error message in `*results`, the coroutine left as it is.
+int clh_finish(lua_State *L, lua_State *co, int n, const char **results, size_t *len);
 /// Resumes `co` with `nargs` values on its stack, with the script's limits armed.
 int clh_resume(lua_State *L, lua_State *co, int nargs, int *nresults);
 /// After a yield of `nyielded` values, replaces them by the decoded `args`.
