@@ -224,4 +224,15 @@ public protocol RunJournal: Sendable {
     func finishRun(_ run: Int64) async throws
     /// Every recorded entry of `run`, in line order.
     func entries(run: Int64) async throws -> [JournalEntry]
+    /// The recorded entries of `run` whose line is in `lines`, in line order. A resumed
+    /// run reads its old outcomes through this, a window at a time, so that its memory
+    /// does not grow with the lines already done. The default filters
+    /// ``entries(run:)``; journals that can, answer from an index instead.
+    func entries(run: Int64, lines: ClosedRange<Int>) async throws -> [JournalEntry]
+}
+
+extension RunJournal {
+    public func entries(run: Int64, lines: ClosedRange<Int>) async throws -> [JournalEntry] {
+        try await entries(run: run).filter { lines.contains($0.line) }
+    }
 }

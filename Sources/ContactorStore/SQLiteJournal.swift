@@ -241,6 +241,22 @@ public final class SQLiteJournal: RunJournal {
     /// not stored.
     /// - Throws: ``JournalError/Code/unknownRun`` when no such run is recorded.
     public func entries(run: Int64) async throws -> [JournalEntry] {
+        try await entries(run: run, where: "", arguments: [run])
+    }
+
+    /// The entries of `run` whose line is in `lines`, in line order, read through the
+    /// outcomes table's `(run_id, line)` key.
+    public func entries(run: Int64, lines: ClosedRange<Int>) async throws -> [JournalEntry] {
+        try await entries(
+            run: run, where: "AND line BETWEEN ? AND ?",
+            arguments: [run, lines.lowerBound, lines.upperBound])
+    }
+
+    private func entries(
+        run: Int64, where filter: String, arguments: StatementArguments
+    )
+        async throws -> [JournalEntry]
+    {
         let path = path
         return try await read { db in
             try self.requireRun(run, db)
@@ -248,9 +264,9 @@ public final class SQLiteJournal: RunJournal {
                 db,
                 sql: """
                     SELECT line, phone, status, result_id, error_code, message, provider_code
-                    FROM outcomes WHERE run_id = ? ORDER BY line
+                    FROM outcomes WHERE run_id = ? \(filter) ORDER BY line
                     """,
-                arguments: [run])
+                arguments: arguments)
             var entries: [JournalEntry] = []
             while let row = try rows.next() {
                 let line: Int = row[0]

@@ -101,6 +101,19 @@ func entry(_ line: Int, _ result: ContactResult, phone: String? = nil) -> Journa
         #expect(try await journal.entries(run: second) == [entry(3, .deleted())])
     }
 
+    @Test func entriesOfALineRangeAreThoseLinesOfThatRunInOrder() async throws {
+        let directory = try TemporaryDirectory()
+        let journal = try SQLiteJournal(path: directory.path("j.sqlite"))
+        let run = try await journal.startRun(sampleInfo)
+        let other = try await journal.startRun(sampleInfo)
+        try await journal.record((2...20).reversed().map { entry($0, .added()) }, run: run)
+        try await journal.record([entry(5, .deleted())], run: other)
+        let window = try await journal.entries(run: run, lines: 5...8)
+        #expect(window == (5...8).map { entry($0, .added()) })
+        #expect(try await journal.entries(run: run, lines: 30...40).isEmpty)
+        #expect(try await journal.entries(run: run, lines: 1...2) == [entry(2, .added())])
+    }
+
     @Test func lastUnfinishedRunIsTheNewestRunNotYetFinished() async throws {
         let directory = try TemporaryDirectory()
         let journal = try SQLiteJournal(path: directory.path("j.sqlite"))

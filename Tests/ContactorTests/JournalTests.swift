@@ -83,6 +83,32 @@ import Testing
         #expect(await journal.isFinished(id))
     }
 
+    @Test func aResumeAcrossSeveralReplayWindowsReplaysEveryFinishedLineOnce() async throws {
+        // More finished lines than one journal read covers (ReplayWindow.size is 4096), and
+        // unfinished ones on both sides of a window boundary.
+        let journal = InMemoryJournal()
+        let provider = InMemoryProvider(descriptor: InMemoryProvider.descriptor(batchSize: 50))
+        let phones = mobiles(10_000)
+        let unfinished = [3, 4_097, 4_098, 9_999].map { phones[$0] }
+        for phone in unfinished { await provider.failTransiently(phone, times: 1) }
+        let client = makeClient([provider], journal: journal, retry: .none)
+        let first = try await client.importRecords(
+            GeneratedRecords(phones: phones), provider: "memory", list: "l",
+            options: RunOptions(runInfo: info()))
+        #expect(try await collect(first).filter { $0.result.status == .failed }.count == 4)
+        let sentBefore = await provider.receivedBatches.count
+
+        let second = try await client.importRecords(
+            GeneratedRecords(phones: phones), provider: "memory", list: "l",
+            options: RunOptions(runInfo: info(), resume: true))
+        let outcomes = try await collect(second)
+        #expect(outcomes.map(\.line) == Array(2...10_001))
+        #expect(outcomes.allSatisfy { $0.result.status == .added })
+        #expect(outcomes.filter { !$0.isReplayed }.count == 4)
+        let resent = await provider.receivedBatches.dropFirst(sentBefore).flatMap(\.phones)
+        #expect(Set(resent) == Set(unfinished))
+    }
+
     enum Change: String, CaseIterable, Sendable { case digest, provider, list }
 
     @Test(arguments: Change.allCases)

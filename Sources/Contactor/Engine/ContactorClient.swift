@@ -237,11 +237,9 @@ public struct ContactorClient: Sendable {
         let plan = try await journalPlan(
             provider: descriptor.name, operation: operation, list: list, options: options)
         if case .resume(let journal, let id) = plan {
-            let entries = try await journal.entries(run: id)
-            engine.replay = Dictionary(
-                entries.filter(\.isFinal).map { ($0.line, $0) }, uniquingKeysWith: { $1 })
-            logger.info(
-                "resuming journal run \(id): \(engine.replay.count) lines already done")
+            let finished = try await journal.finishedLines(run: id)
+            engine.replay = ReplayWindow(journal: journal, run: id, finished: finished)
+            logger.info("resuming journal run \(id): \(finished.count) lines already done")
         }
         let producer: ImportRun.Producer = { [engine] channel in
             await Self.produce(engine: engine, plan: plan, channel: channel, body: body)

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import Synchronization
 
@@ -48,8 +49,8 @@ struct ImportEngine: Sendable {
     var concurrency: Int
     var retry: RetryPolicy
     var logger: Logger
-    /// Outcomes recorded by the run being resumed, by line; those lines are not sent.
-    var replay: [Int: JournalEntry] = [:]
+    /// The outcomes recorded by the run being resumed; those lines are not sent again.
+    var replay: ReplayWindow?
     var state: RunState
 
     /// Errors thrown for a batch after which nothing more is sent.
@@ -78,6 +79,7 @@ struct ImportEngine: Sendable {
         emit: ([RecordOutcome]) async throws -> Void
     ) async throws {
         var iterator = input.makeAsyncIterator()
+        var replay = self.replay
         var resolved: [Int: RecordOutcome] = [:]
         var nextSequence = 0
         var nextToEmit = 0
@@ -143,7 +145,7 @@ struct ImportEngine: Sendable {
                 let item = source(element)
                 let sequence = nextSequence
                 nextSequence += 1
-                if let entry = replay[item.line], entry.isFinal {
+                if let entry = try await replay?.entry(forLine: item.line) {
                     resolved[sequence] = RecordOutcome(replaying: entry)
                 } else {
                     switch await prepare(item) {
@@ -319,5 +321,39 @@ struct ImportEngine: Sendable {
             .providerError,
             context.credentials.redact("\(name) failed: \(String(describing: error))"),
             provider: name, operation: operation)
+    }
+}
+
+/// The outcomes a resumed run recorded before, read from the journal a window of lines at
+/// a time as the input reaches them, so that memory does not grow with the lines already
+/// done: only the compact set of finished lines and one window of entries are held.
+struct ReplayWindow: Sendable {
+    /// How many lines one read of the journal covers.
+    static let size = 4096
+
+    let journal: any RunJournal
+    let run: Int64
+    /// The lines with a final outcome.
+    let finished: IndexSet
+    private var window: ClosedRange<Int>?
+    private var entries: [Int: JournalEntry] = [:]
+
+    init(journal: any RunJournal, run: Int64, finished: IndexSet) {
+        self.journal = journal
+        self.run = run
+        self.finished = finished
+    }
+
+    /// The recorded final outcome of `line`, or `nil` when the line must be sent.
+    mutating func entry(forLine line: Int) async throws -> JournalEntry? {
+        guard finished.contains(line) else { return nil }
+        if window?.contains(line) != true {
+            let lines = line...(line + Self.size - 1)
+            let read = try await journal.entries(run: run, lines: lines)
+            entries = Dictionary(
+                read.filter(\.isFinal).map { ($0.line, $0) }, uniquingKeysWith: { $1 })
+            window = lines
+        }
+        return entries[line]
     }
 }
