@@ -137,7 +137,7 @@ extension SandboxState {
                 ])
                 continue
             }
-            let existing = data.gatewayGroups[group]?.values.first { $0.phone == phone }
+            let existing = data.gatewayGroups[group]?.contact(withPhone: phone)
             let id = existing?.id.flatMap { Int($0) } ?? data.gatewayNextID
             if existing == nil { data.gatewayNextID += 1 }
             var contact = existing ?? SandboxContact(id: String(id), phone: phone)

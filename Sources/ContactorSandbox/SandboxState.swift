@@ -40,15 +40,26 @@ public struct SandboxContact: Sendable, Hashable {
 struct OrderedContacts: Sendable {
     private var order: [String] = []
     private var items: [String: SandboxContact] = [:]
+    /// The key of the contact holding each phone, so that finding a number does not scan
+    /// the list (an import of N numbers would otherwise cost N² steps).
+    private var keysByPhone: [String: String] = [:]
 
     var count: Int { order.count }
     var values: [SandboxContact] { order.compactMap { items[$0] } }
 
+    /// The contact whose phone is `phone`, if any.
+    func contact(withPhone phone: String) -> SandboxContact? {
+        keysByPhone[phone].flatMap { items[$0] }
+    }
+
     subscript(key: String) -> SandboxContact? {
         get { items[key] }
         set {
+            let old = items[key]
+            if let old, keysByPhone[old.phone] == key { keysByPhone[old.phone] = nil }
             if let newValue {
                 if items.updateValue(newValue, forKey: key) == nil { order.append(key) }
+                keysByPhone[newValue.phone] = key
             } else if items.removeValue(forKey: key) != nil {
                 order.removeAll { $0 == key }
             }
