@@ -102,23 +102,20 @@ final class Runtime {
         return list
     }
 
-    /// The credentials of `provider`, resolved flags → environment → config file.
-    func credentials(for provider: any ContactProvider) throws -> Credentials {
+    /// Where the credentials of `provider` come from: `--credential`, then
+    /// `CONTACTOR_<PROVIDER>_<KEY>`, then a private config file; with `--sandbox`, the
+    /// emulators' demo credentials.
+    func credentialResolver(for provider: any ContactProvider) throws -> CredentialResolver {
         if providerOptions.sandbox, isBuiltIn(provider) {
-            return Credentials(
-                provider: provider.descriptor.name,
-                SandboxDemo.standard.credentials(for: provider.descriptor.name))
+            return CredentialResolver(
+                explicit: SandboxDemo.standard.credentials(for: provider.descriptor.name),
+                environment: [:], file: [:])
         }
         let explicit = Dictionary(
             try parsePairs(providerOptions.credential, option: "--credential"),
             uniquingKeysWith: { _, last in last })
-        let resolver = CredentialResolver(
+        return CredentialResolver(
             explicit: explicit, environment: environment, file: settings.fileCredentials)
-        do {
-            return try resolver.resolve(for: provider.descriptor)
-        } catch {
-            throw CLIError.usage(error.message)
-        }
     }
 
     func isBuiltIn(_ provider: any ContactProvider) -> Bool {
@@ -166,7 +163,13 @@ extension Runtime {
             // Started only now, once every usage check has passed.
             if sandbox == nil { try await startSandbox() }
         }
-        let credentials = try credentials(for: provider)
+        let resolver = try credentialResolver(for: provider)
+        let credentials: Credentials
+        do {
+            credentials = try resolver.resolve(for: provider.descriptor)
+        } catch {
+            throw CLIError.usage(error.message)
+        }
         redactor = Redactor(secrets: credentials.secrets)
         let redactor = self.redactor
         var transport: any HTTPTransport
@@ -193,11 +196,6 @@ extension Runtime {
                 transport = transport.retrying(policy: .standard)
             }
         }
-        var resolver = CredentialResolver(explicit: [:], environment: [:], file: [:])
-        resolver.explicit = Dictionary(
-            uniqueKeysWithValues: credentials.keys.compactMap { key in
-                credentials[key].map { (key, $0) }
-            })
         return ContactorClient(
             configuration: .init(
                 transport: transport, providers: registry, retry: .standard,
