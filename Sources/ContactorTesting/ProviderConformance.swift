@@ -176,6 +176,22 @@ public enum ProviderConformance {
                     || error.message.contains(invalid.internationalDigits),
                 "the refusal must name the number \(invalid): \(error)")
         }
+        /// One result, with a status the provider documents for this case; a `skipped` one
+        /// must give `skippedCode` as its reason.
+        func expectOneDocumentedStatus(
+            _ results: [ContactResult], allowed: Set<ContactResult.Status>,
+            skippedCode: ContactError.Code, what: String
+        ) {
+            expect(results.count == 1, "expected 1 result, got \(results.count)")
+            guard let result = results.first else { return }
+            expect(allowed.contains(result.status), "expected one of \(allowed), got \(result)")
+            if result.status == .skipped {
+                expect(
+                    result.error?.code == skippedCode,
+                    "a skipped \(what) says \(skippedCode), got \(String(describing: result.error))"
+                )
+            }
+        }
         func expectUnsupportedDelete(_ number: PhoneNumber) async {
             let error = await thrownError {
                 try await provider.delete(
@@ -208,18 +224,9 @@ public enum ProviderConformance {
                 "setup: the first add should be added, got \(first)")
             let results = try await provider.add(
                 [contact(numbers[1], "Again")], to: target.list, context: target.context)
-            expect(results.count == 1, "expected 1 result, got \(results.count)")
-            if let result = results.first {
-                expect(
-                    target.duplicateAddStatuses.contains(result.status),
-                    "expected one of \(target.duplicateAddStatuses), got \(result)")
-                if result.status == .skipped {
-                    expect(
-                        result.error?.code == .alreadyInList,
-                        "a skipped duplicate says already_in_list, got \(String(describing: result.error))"
-                    )
-                }
-            }
+            expectOneDocumentedStatus(
+                results, allowed: target.duplicateAddStatuses, skippedCode: .alreadyInList,
+                what: "duplicate")
             expect(
                 try await target.contains(target.list, numbers[1].e164),
                 "\(numbers[1]) is no longer in the list after the duplicate add")
@@ -306,18 +313,9 @@ public enum ProviderConformance {
                 "setup: \(numbers[6]) should be added, got \(bystander)")
             let results = try await provider.delete(
                 [contact(numbers[5])], from: target.list, context: target.context)
-            expect(results.count == 1, "expected 1 result, got \(results.count)")
-            if let result = results.first {
-                expect(
-                    target.absentDeleteStatuses.contains(result.status),
-                    "expected one of \(target.absentDeleteStatuses), got \(result)")
-                if result.status == .skipped {
-                    expect(
-                        result.error?.code == .notInList,
-                        "a skipped delete says not_in_list, got \(String(describing: result.error))"
-                    )
-                }
-            }
+            expectOneDocumentedStatus(
+                results, allowed: target.absentDeleteStatuses, skippedCode: .notInList,
+                what: "delete")
             expect(
                 !(try await target.contains(target.list, numbers[5].e164)),
                 "deleting \(numbers[5]) added it")
