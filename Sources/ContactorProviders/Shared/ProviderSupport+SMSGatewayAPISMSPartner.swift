@@ -90,18 +90,18 @@ enum SGASPSupport {
 }
 
 extension SGASPSupport {
-    /// The credential `key`, or an `auth_failed` error naming the variable to set.
+    /// The credential `key` (``Credentials/require(_:)``), or an `auth_failed` error naming
+    /// `provider`'s variable to set and the operation.
     static func credential(
         _ key: String, context: ProviderContext, provider: String, operation: ContactOperation
     ) throws(ContactError) -> String {
-        guard let value = context.credentials[key], !value.isEmpty else {
-            let variable = Credentials.environmentVariable(provider: provider, key: key)
-            throw ContactError(
-                .authFailed,
-                "missing credential '\(key)': set \(variable) or pass --credential \(key)=...",
-                provider: provider, operation: operation)
+        var credentials = context.credentials
+        credentials.provider = provider
+        do {
+            return try credentials.require(key)
+        } catch {
+            throw error.attributed(to: provider, operation: operation)
         }
-        return value
     }
 
     /// `missing_field` for a list name that is empty or only blanks, else `nil`.
