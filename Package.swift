@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
     ],
     targets: [
         // C glue
@@ -48,19 +50,27 @@ let package = Package(
             dependencies: [
                 "CPhoneNumber",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // The C half of the Swift–Lua bridge (allocator, hooks, trampoline, value codec).
         .target(name: "CLuaHelpers", dependencies: ["CLua"]),
-        .target(name: "ContactorProviders", dependencies: ["Contactor"]),
+        .target(
+            name: "ContactorProviders",
+            dependencies: ["Contactor", .product(name: "HTTPTypes", package: "swift-http-types")]),
         .target(
             name: "ContactorLua",
             dependencies: [
                 "Contactor", "CLua", "CLuaHelpers",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
             ]
         ),
-        .target(name: "ContactorTesting", dependencies: ["Contactor"]),
+        .target(
+            name: "ContactorTesting",
+            dependencies: ["Contactor", .product(name: "HTTPTypes", package: "swift-http-types")]),
         // Local emulators of the providers, written from their docs: no code shared with
         // ContactorProviders (Contactor is used only for libphonenumber checks).
         .target(
@@ -75,7 +85,7 @@ let package = Package(
         .target(
             name: "ContactorHTTP",
             dependencies: [
-                "Contactor",
+                "Contactor", .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -98,6 +108,7 @@ let package = Package(
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
                 "ContactorCSV", "ContactorStore", "ContactorLua",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -144,7 +155,11 @@ let package = Package(
             path: "Examples/Embedding"
         ),
         .testTarget(
-            name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting"],
+            name: "ContactorTests",
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"), "Contactor",
+                "ContactorTesting",
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
@@ -160,7 +175,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactorProvidersTests",
-            dependencies: ["ContactorProviders", "ContactorTesting"]
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"), "ContactorProviders",
+                "ContactorTesting",
+            ]
         ),
         .testTarget(
             name: "ContactorSandboxTests",
@@ -174,6 +192,7 @@ let package = Package(
         .testTarget(
             name: "ContactorHTTPTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "ContactorHTTP", "Contactor", "ContactorTesting", "ContactorTestServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -184,6 +203,7 @@ let package = Package(
         .testTarget(
             name: "ContactorConformanceTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
                 "ContactorTesting",
             ]
@@ -193,6 +213,7 @@ let package = Package(
         .testTarget(
             name: "ContactorEngineE2ETests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
                 "ContactorStore", "ContactorCSV", "ContactorTesting", "ContactorTestServer",
                 "contactor",
@@ -208,7 +229,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactorLuaTests",
-            dependencies: ["ContactorLua", "ContactorTesting"],
+            dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"), "ContactorLua",
+                "ContactorTesting",
+            ],
             resources: [.copy("Fixtures")]
         ),
         // The bundled plugins/ (read from the checkout, not copied), each provider against a
@@ -216,6 +240,7 @@ let package = Package(
         .testTarget(
             name: "ContactorPluginsTests",
             dependencies: [
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 "Contactor", "ContactorLua", "ContactorTesting", "ContactorTestServer",
                 "ContactorHTTP", "ContactorCSV", "ContactorProviders", "contactor",
             ]

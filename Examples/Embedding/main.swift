@@ -55,7 +55,8 @@ struct EmbeddingExample {
                     inputDigest: InputDigest.sha256(of: Data(csv.utf8)))))
         for try await outcome in run {
             let detail = outcome.result.error.map { " (\($0.code): \($0.message))" } ?? ""
-            print("line \(outcome.line): \(outcome.phone ?? "-") \(outcome.result.status)\(detail)")
+            let line = outcome.line.map(String.init) ?? "-"
+            print("line \(line): \(outcome.phone ?? "-") \(outcome.result.status)\(detail)")
         }
 
         // 6. One-off operations use the same client.

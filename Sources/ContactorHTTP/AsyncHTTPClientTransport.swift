@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Contactor
 import Foundation
+import HTTPTypes
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -124,18 +125,23 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     ///
     /// - Throws: ``ContactError`` `transport_error` or `timeout` when no response could be
     ///   had (see the type's documentation), or `CancellationError` when cancelled.
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        let timeout = request.timeout ?? configuration.requestTimeout
-        let client = client(for: request.url)
-        var outgoing = HTTPClientRequest(url: request.url.absoluteString)
-        outgoing.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
-        for field in request.headers {
-            outgoing.headers.add(name: field.name, value: field.value)
+    public func send(
+        _ request: HTTPRequest, body: Data?, context: RequestContext
+    ) async throws -> (HTTPResponse, Data) {
+        let timeout = context.timeout ?? configuration.requestTimeout
+        guard let url = request.url else {
+            throw ContactError(.transportError, "the request has no absolute URL")
         }
-        if request.headers["User-Agent"] == nil {
+        let client = client(for: url)
+        var outgoing = HTTPClientRequest(url: url.absoluteString)
+        outgoing.method = NIOHTTP1.HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headerFields {
+            outgoing.headers.add(name: field.name.rawName, value: field.value)
+        }
+        if request.headerFields[.userAgent] == nil {
             outgoing.headers.add(name: "User-Agent", value: configuration.userAgent)
         }
-        if let body = request.body {
+        if let body {
             outgoing.body = .bytes(ByteBuffer(bytes: body))
         }
         let limit = configuration.maxResponseBodySize
@@ -145,14 +151,22 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
                 let response = try await client.execute(
                     request0, deadline: .now() + Self.timeAmount(timeout))
                 let body = try await response.body.collect(upTo: limit)
-                return HTTPResponse(
-                    status: Int(response.status.code),
-                    headers: Contactor.HTTPHeaders(response.headers.map { ($0.name, $0.value) }),
-                    body: Data(body.readableBytesView))
+                var fields = HTTPFields()
+                for header in response.headers {
+                    if let name = HTTPField.Name(header.name) {
+                        fields.append(HTTPField(name: name, value: header.value))
+                    }
+                }
+                return (
+                    HTTPResponse(
+                        status: .init(code: Int(response.status.code)), headerFields: fields),
+                    Data(body.readableBytesView)
+                )
             }
         } catch {
             throw Self.contactError(
-                for: error, request: request, timeout: timeout, bodyLimit: limit)
+                for: error, method: request.method.rawValue, url: url, timeout: timeout,
+                bodyLimit: limit)
         }
     }
 
@@ -217,15 +231,15 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     /// Maps whatever AsyncHTTPClient or NIO threw to a ``ContactError`` whose message names
     /// the method, host and path only.
     static func contactError(
-        for error: any Error, request: HTTPRequest, timeout: Duration, bodyLimit: Int
+        for error: any Error, method: String, url: URL, timeout: Duration, bodyLimit: Int
     ) -> any Error {
         if error is CancellationError { return error }
         if Task.isCancelled, let error = error as? HTTPClientError, error == .cancelled {
             return CancellationError()
         }
-        var target = request.url.host ?? "?"
-        if let port = request.url.port { target += ":\(port)" }
-        let place = "\(request.method) \(target)\(request.url.path)"
+        var target = url.host ?? "?"
+        if let port = url.port { target += ":\(port)" }
+        let place = "\(method) \(target)\(url.path)"
         func transient(_ what: String) -> ContactError {
             ContactError(.transportError, "\(place): \(what)", isTransient: true)
         }
@@ -269,7 +283,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         case let error as NIOConnectionError:
             if let failure = error.connectionErrors.first?.error {
                 return contactError(
-                    for: failure, request: request, timeout: timeout, bodyLimit: bodyLimit)
+                    for: failure, method: method, url: url, timeout: timeout, bodyLimit: bodyLimit)
             }
             if error.dnsAError != nil || error.dnsAAAAError != nil {
                 return transient("could not resolve host")

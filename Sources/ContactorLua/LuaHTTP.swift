@@ -1,10 +1,28 @@
 import Contactor
 import Foundation
+import HTTPTypes
 
-/// Turning `ctx.http.request` tables into ``HTTPRequest`` values and responses into tables.
+/// Turning `ctx.http.request` tables into requests and responses into tables.
 enum LuaHTTP {
     struct Problem: Error {
         var text: String
+    }
+
+    /// A request a script asked for.
+    struct Outgoing: Sendable {
+        var head: HTTPRequest
+        var body: Data?
+        var timeout: Duration?
+        /// Whether a 429 or 5xx answer fails the call as a transient error (for the engine
+        /// to retry the batch), or is handed to the script (`retry = false`).
+        var retries: Bool
+        var url: URL { head.url ?? URL(string: "invalid:")! }
+    }
+
+    /// The statuses that fail a call transiently unless the request says `retry = false`:
+    /// 408, 429 and every 5xx, as the built-in adapters treat them.
+    static func isTransient(_ status: Int) -> Bool {
+        status == 408 || status == 429 || (500...599).contains(status)
     }
 
     /// `scheme://host[:port]` in lower case, the port only when it is not the default one.
@@ -25,10 +43,8 @@ enum LuaHTTP {
 
     static func request(
         from value: LuaValue, allowedOrigins: [String]
-    ) -> Result<
-        HTTPRequest, Problem
-    > {
-        func fail(_ text: String) -> Result<HTTPRequest, Problem> {
+    ) -> Result<Outgoing, Problem> {
+        func fail(_ text: String) -> Result<Outgoing, Problem> {
             .failure(Problem(text: "ctx.http.request: " + text))
         }
         guard let table = value.stringMap else {
@@ -84,7 +100,7 @@ enum LuaHTTP {
             }
         }
         guard let url = components?.url else { return fail("could not build the URL") }
-        var headers = HTTPHeaders()
+        var headers = HTTPFields()
         if let headerValue = table["headers"], !headerValue.isNil {
             guard let map = headerValue.stringMap else {
                 return fail("headers must be a table of names to values")
@@ -96,7 +112,10 @@ enum LuaHTTP {
                 guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
                     !text.contains(where: { $0 == "\r" || $0 == "\n" })
                 else { return fail("header \(name) contains a line break") }
-                headers.add(name, text)
+                guard let fieldName = HTTPField.Name(name) else {
+                    return fail("header name '\(name.prefix(60))' is not a valid field name")
+                }
+                headers.append(HTTPField(name: fieldName, value: text))
             }
         }
         var body: Data?
@@ -105,8 +124,8 @@ enum LuaHTTP {
                 return fail("body must be a string, got \(bodyValue.shortDescription)")
             }
             body = Data(bytes)
-            if let type = table["content_type"]?.stringValue, headers["Content-Type"] == nil {
-                headers.add("Content-Type", type)
+            if let type = table["content_type"]?.stringValue, headers[.contentType] == nil {
+                headers[.contentType] = type
             }
         }
         var timeout: Duration?
@@ -116,22 +135,32 @@ enum LuaHTTP {
             }
             timeout = .milliseconds(Int64(seconds * 1000))
         }
+        var retries = true
+        if let retryValue = table["retry"], !retryValue.isNil {
+            guard case .boolean(let flag) = retryValue else {
+                return fail("retry must be true or false, got \(retryValue.shortDescription)")
+            }
+            retries = flag
+        }
+        guard let method = HTTPRequest.Method(methodText.uppercased()) else {
+            return fail("method '\(methodText)' is not a valid method")
+        }
         return .success(
-            HTTPRequest(
-                method: HTTPMethod(rawValue: methodText), url: url, headers: headers, body: body,
-                timeout: timeout))
+            Outgoing(
+                head: HTTPRequest(method: method, url: url, headerFields: headers), body: body,
+                timeout: timeout, retries: retries))
     }
 
-    static func value(of response: HTTPResponse) -> LuaValue {
+    static func value(of response: HTTPResponse, body: Data) -> LuaValue {
         var headers: [String: String] = [:]
-        for field in response.headers {
-            let name = field.name.lowercased()
+        for field in response.headerFields {
+            let name = field.name.canonicalName
             headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
         return .record([
-            "status": .integer(Int64(response.status)),
+            "status": .integer(Int64(response.status.code)),
             "headers": .record(headers.mapValues { .text($0) }),
-            "body": .string(Array(response.body)),
+            "body": .string(Array(body)),
         ])
     }
 

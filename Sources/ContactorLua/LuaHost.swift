@@ -1,5 +1,6 @@
 import Contactor
 import Foundation
+import HTTPTypes
 import Logging
 
 /// The Swift side of the host functions scripts reach (through the sandbox prelude).
@@ -24,7 +25,7 @@ final class LuaHost {
     let modulePaths: [URL]
     let logger: Logger
     private var context: LuaCallContext?
-    private var pending: HTTPRequest?
+    private var pending: LuaHTTP.Outgoing?
     private(set) var lastTransportError: ContactError?
 
     init(modulePaths: [URL], logger: Logger) {
@@ -43,7 +44,7 @@ final class LuaHost {
         pending = nil
     }
 
-    func takePending() -> HTTPRequest? {
+    func takePending() -> LuaHTTP.Outgoing? {
         defer { pending = nil }
         return pending
     }
@@ -124,7 +125,7 @@ final class LuaHost {
     // MARK: http
 
     private func http(_ args: [LuaValue]) -> Outcome {
-        guard let context, context.transport != nil else {
+        guard let context, context.http != nil else {
             return .values([.boolean(false), .text("ctx.http is not available here")])
         }
         switch LuaHTTP.request(from: args.first ?? .nil, allowedOrigins: context.allowedOrigins) {
@@ -138,21 +139,38 @@ final class LuaHost {
 
     /// Sends the request a script yielded on, and returns the values `host.http` returns
     /// to the script: `true, response` or `false, message`.
-    func perform(_ request: HTTPRequest) async -> [LuaValue] {
-        guard let context, let transport = context.transport else {
+    ///
+    /// A 408, 429 or 5xx answer is not handed to the script unless the request said
+    /// `retry = false`: it fails the call with a transient error (``lastTransportError``)
+    /// that the provider rethrows, so that the engine retries the batch exactly as it
+    /// retries a built-in adapter's.
+    func perform(_ request: LuaHTTP.Outgoing) async -> [LuaValue] {
+        guard let context, let http = context.http else {
             return [.boolean(false), .text("ctx.http is not available here")]
         }
+        let target =
+            "\(request.head.method.rawValue) \(LuaHTTP.origin(of: request.url) ?? "?")\(request.url.path)"
         do {
-            let response = try await transport.send(request)
-            return [.boolean(true), LuaHTTP.value(of: response)]
+            let (response, body) = try await http.send(
+                request.head, body: request.body, timeout: request.timeout)
+            let status = response.status.code
+            if request.retries, LuaHTTP.isTransient(status) {
+                let retryAfter = response.headerFields[.retryAfter].flatMap { RetryAfter.parse($0) }
+                let error = ContactError(
+                    status == 429 ? .rateLimited : .providerError,
+                    context.redactor.quote("\(target) answered HTTP \(status)"),
+                    provider: context.plugin, isTransient: true, retryAfter: retryAfter)
+                lastTransportError = error
+                return [.boolean(false), .text(error.message)]
+            }
+            return [.boolean(true), LuaHTTP.value(of: response, body: body)]
         } catch {
             let contactError =
                 (error as? ContactError)
                 ?? ContactError(.transportError, "the request failed", isTransient: true)
             lastTransportError = contactError
-            let message = context.redactor.redact(
-                "\(request.method) \(LuaHTTP.origin(of: request.url) ?? "?")\(request.url.path) "
-                    + "failed: \(contactError.code): \(contactError.message)")
+            let message = context.redactor.quote(
+                "\(target) failed: \(contactError.code): \(contactError.message)")
             return [.boolean(false), .text(message)]
         }
     }

@@ -389,7 +389,7 @@ enum LuaPrelude {
               local given = (req.json ~= nil and 1 or 0) + (req.form ~= nil and 1 or 0) + (req.body ~= nil and 1 or 0)
               if given > 1 then error("ctx.http.request: give only one of json, form and body", 2) end
               local r = { method = req.method or "GET", url = req.url, headers = req.headers,
-                query = req.query, timeout = req.timeout, body = req.body }
+                query = req.query, timeout = req.timeout, body = req.body, retry = req.retry }
               if req.json ~= nil then
                 local s, err = try_encode(req.json)
                 if not s then error("ctx.http.request: " .. err, 2) end

@@ -47,36 +47,23 @@ public struct LuaProvider: ContactProvider {
         try await perform(.delete, batch, list: list, context: context)
     }
 
-    /// The default field checks, except that custom fields are all accepted when the
-    /// plugin declared no `custom_fields`.
-    public func check(_ contact: Contact, for operation: ContactOperation) -> ContactError? {
-        guard acceptsAnyCustomField else { return checkFields(contact, for: operation) }
-        var copy = contact
-        copy.fields = [:]
-        return checkFields(copy, for: operation)
+    public func update(
+        _ batch: [Contact], in list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        try await perform(.update, batch, list: list, context: context)
     }
 
     private func perform(
         _ operation: ContactOperation, _ batch: [Contact], list: String, context: ProviderContext
     ) async throws -> [ContactResult] {
         let name = descriptor.name
-        guard descriptor.supports(operation) else {
-            throw ContactError(
-                .unsupportedOperation, "\(operation) is not supported by \(name)", provider: name,
-                operation: operation)
-        }
+        guard descriptor.supports(operation) else { throw unsupported(operation) }
         if batch.isEmpty { return [] }
         var credentials: [String: LuaValue] = [:]
-        var credentialsForLookup = context.credentials
-        if credentialsForLookup.provider.isEmpty { credentialsForLookup.provider = name }
         for key in descriptor.credentialKeys {
-            do {
-                credentials[key] = .text(try credentialsForLookup.require(key))
-            } catch {
-                throw error.attributed(to: name, operation: operation)
-            }
+            credentials[key] = .text(context.credentials[key] ?? "")
         }
-        let redactor = Redactor(secrets: context.credentials.secrets)
+        let redactor = context.request.redactor
         var endpoint = context.endpoint.absoluteString
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         var origins: [String] = []
@@ -89,9 +76,10 @@ public struct LuaProvider: ContactProvider {
             "operation": .text(operation.rawValue),
             "provider": .text(name),
             "options": .record(context.options.mapValues { .text($0) }),
+            "dry_run": .boolean(context.isDryRun),
         ])
         let callContext = LuaCallContext(
-            transport: context.transport, allowedOrigins: origins, logger: context.logger,
+            http: context, allowedOrigins: origins, logger: context.logger,
             redactor: redactor, plugin: name)
         let values: [LuaValue]
         do {
@@ -121,8 +109,7 @@ public struct LuaProvider: ContactProvider {
     static func structuredError(_ value: LuaValue?, redactor: Redactor) -> ContactError? {
         guard let value, let table = value.stringMap, let codeText = table["code"]?.stringValue
         else { return nil }
-        let code = ContactError.Code(rawValue: codeText)
-        guard ContactError.Code.all.contains(code) else { return nil }
+        guard let code = ContactError.Code(rawValue: codeText) else { return nil }
         let message = table["message"]?.stringValue ?? "the plugin reported \(codeText)"
         return ContactError(
             code, redactor.redact(message), providerCode: table["provider_code"].flatMap(text),
@@ -165,11 +152,12 @@ public struct LuaProvider: ContactProvider {
                     "\(position) must be a table { status = ... }, got \(item.shortDescription)")
             }
             guard let statusText = table["status"]?.stringValue,
-                let status = ContactResult.Status(rawValue: statusText)
+                let status = ContactResult.Status(rawValue: statusText), status != .valid
             else {
                 return bad(
                     "\(position) has status \(table["status"]?.shortDescription ?? "nil"); expected one of "
-                        + ContactResult.Status.allCases.map(\.rawValue).joined(separator: ", "))
+                        + ContactResult.Status.allCases.filter { $0 != .valid }.map(\.rawValue)
+                        .joined(separator: ", "))
             }
             var id: String?
             if let idValue = table["id"], !idValue.isNil {
@@ -191,13 +179,12 @@ public struct LuaProvider: ContactProvider {
             var error: ContactError?
             if let codeValue = table["error"], !codeValue.isNil {
                 guard let codeText = codeValue.stringValue,
-                    ContactError.Code.all.contains(ContactError.Code(rawValue: codeText))
+                    let code = ContactError.Code(rawValue: codeText)
                 else {
                     return bad(
                         "\(position) has error \(codeValue.shortDescription), which is not one of Contactor's error codes"
                     )
                 }
-                let code = ContactError.Code(rawValue: codeText)
                 error = ContactError(
                     code, table["message"]?.stringValue ?? "\(name) reported \(codeText)",
                     providerCode: providerCode, provider: name, operation: operation,
@@ -215,7 +202,7 @@ public struct LuaProvider: ContactProvider {
                                 fallback, table["message"]?.stringValue ?? "nothing to do",
                                 providerCode: providerCode, provider: name, operation: operation),
                         id: id))
-            case .rejected, .failed:
+            case .rejected, .failed, .valid:
                 guard let error else {
                     return bad(
                         "\(position) is \(statusText) but has no error code (error = \"...\")")

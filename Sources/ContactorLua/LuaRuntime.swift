@@ -51,8 +51,7 @@ final class LuaPluginRuntime: Sendable {
         self.modulePaths = modulePaths
         self.logger = logger
         self.defaultContext = LuaCallContext(
-            transport: nil, allowedOrigins: [], logger: logger, redactor: Redactor(secrets: []),
-            plugin: name)
+            http: nil, allowedOrigins: [], logger: logger, redactor: .none, plugin: name)
     }
 
     static func displayPath(of file: URL) -> String {

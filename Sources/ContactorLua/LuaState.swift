@@ -57,8 +57,9 @@ struct LuaFailure: Error, CustomStringConvertible {
 /// A class, so that handing it to every call (``LuaHost/begin(_:)``) costs one reference
 /// count rather than one per member.
 final class LuaCallContext: Sendable {
-    /// The transport for `ctx.http.request`; `nil` where HTTP is not offered.
-    let transport: (any HTTPTransport)?
+    /// The provider context whose pipeline `ctx.http.request` goes through; `nil` where
+    /// HTTP is not offered.
+    let http: ProviderContext?
     /// The origins (`https://host:port`) requests may reach.
     let allowedOrigins: [String]
     /// Where `ctx.log` and `print` write.
@@ -69,10 +70,10 @@ final class LuaCallContext: Sendable {
     let plugin: String
 
     init(
-        transport: (any HTTPTransport)?, allowedOrigins: [String], logger: Logger,
+        http: ProviderContext?, allowedOrigins: [String], logger: Logger,
         redactor: Redactor, plugin: String
     ) {
-        self.transport = transport
+        self.http = http
         self.allowedOrigins = allowedOrigins
         self.logger = logger
         self.redactor = redactor

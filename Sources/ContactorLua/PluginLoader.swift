@@ -480,7 +480,9 @@ struct PluginDeclaration {
             name: name, summary: table["summary"]?.stringValue ?? "Lua plugin",
             credentialKeys: credentials, defaultEndpoint: endpoint, defaultRegion: region,
             batchSizes: batchSizes, operations: operations, standardFields: standardFields,
-            customFields: customFields, maxLengths: maxLengths, defaultRateLimit: rateLimit)
+            customFields: customFields,
+            acceptsAnyCustomField: declaration.acceptsAnyCustomField, maxLengths: maxLengths,
+            defaultRateLimit: rateLimit)
         return .success(declaration)
     }
 }

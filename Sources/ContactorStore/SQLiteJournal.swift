@@ -277,9 +277,14 @@ public final class SQLiteJournal: RunJournal {
                         "run \(run), line \(line): unknown status '\(statusName)'")
                 }
                 let errorCode: String? = row[4]
-                let error = errorCode.map {
-                    ContactError(
-                        ContactError.Code(rawValue: $0), row[5] ?? "", providerCode: row[6])
+                var error: ContactError?
+                if let errorCode {
+                    guard let code = ContactError.Code(rawValue: errorCode) else {
+                        throw JournalError(
+                            .storageFailed, path: path,
+                            "run \(run), line \(line): unknown error code '\(errorCode)'")
+                    }
+                    error = ContactError(code, row[5] ?? "", providerCode: row[6])
                 }
                 entries.append(
                     JournalEntry(

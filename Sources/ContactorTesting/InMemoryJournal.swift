@@ -55,7 +55,7 @@ public actor InMemoryJournal: RunJournal {
 
     private func existing(_ run: Int64) throws -> Run {
         guard let found = runs[run] else {
-            throw ContactError(.invalidConfiguration, "the journal has no run \(run)")
+            throw ContactorError(.journalFailed, "the journal has no run \(run)")
         }
         return found
     }

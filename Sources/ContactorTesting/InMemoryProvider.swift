@@ -26,6 +26,8 @@ public struct InMemoryProvider: ContactProvider {
         public var list: String
         /// The contacts' phones, E.164, in order.
         public var phones: [String]
+        /// The engine's 1-based attempt for the batch (``RequestContext/attempt``).
+        public var attempt: Int = 1
     }
 
     /// Runs before a batch is answered; it may suspend to hold the batch back.
@@ -92,7 +94,8 @@ public struct InMemoryProvider: ContactProvider {
         context: ProviderContext
     ) async throws -> [ContactResult] {
         let (received, hook) = await storage.receive(
-            operation: operation, list: list, phones: batch.map(\.phone.e164))
+            operation: operation, list: list, phones: batch.map(\.phone.e164),
+            attempt: context.request.attempt)
         if let hook { await hook(received) }
         return try await storage.answer(
             operation, batch, list: list, credentials: context.credentials,
@@ -189,12 +192,13 @@ extension InMemoryProvider {
         func set(_ change: (inout Settings) -> Void) { change(&settings) }
 
         func receive(
-            operation: ContactOperation, list: String, phones: [String]
+            operation: ContactOperation, list: String, phones: [String], attempt: Int
         ) -> (
             ReceivedBatch, BatchHook?
         ) {
             let batch = ReceivedBatch(
-                index: receivedCount, operation: operation, list: list, phones: phones)
+                index: receivedCount, operation: operation, list: list, phones: phones,
+                attempt: attempt)
             receivedCount += 1
             if keepsHistory { received.append(batch) }
             let ready = waiters.filter { $0.count <= receivedCount }

@@ -1,6 +1,38 @@
 import Contactor
 import Foundation
+import HTTPTypes
 import Synchronization
+
+/// A canned answer of a ``MockTransport``.
+public struct MockResponse: Sendable {
+    /// The status code.
+    public var status: Int
+    /// The header fields.
+    public var headers: HTTPFields
+    /// The body.
+    public var body: Data
+
+    /// Creates an answer with `headers` given as name–value pairs.
+    public init(status: Int, headers: [String: String] = [:], body: Data = Data()) {
+        self.status = status
+        self.headers = HTTPFields(pairs: headers.sorted { $0.key < $1.key })
+        self.body = body
+    }
+
+    /// An answer with `body` as JSON (`Content-Type: application/json`).
+    public static func json(
+        _ status: Int, _ body: JSONValue, headers: [String: String] = [:]
+    ) -> MockResponse {
+        var all = headers
+        all["Content-Type"] = "application/json"
+        return MockResponse(status: status, headers: all, body: body.encoded())
+    }
+
+    /// The answer as the transport seam returns it.
+    public var pair: (HTTPResponse, Data) {
+        (HTTPResponse(status: .init(code: status), headerFields: headers), body)
+    }
+}
 
 /// A closure-backed ``HTTPTransport`` that records every request, for tests.
 ///
@@ -11,44 +43,51 @@ import Synchronization
 /// ```
 public final class MockTransport: HTTPTransport {
     /// Answers one request.
-    public typealias Handler = @Sendable (HTTPRequest) async throws -> HTTPResponse
+    public typealias Handler = @Sendable (SentRequest) async throws -> MockResponse
 
     private let handler: Handler
-    private let recorded = Mutex<[HTTPRequest]>([])
+    private let recorded = Mutex<[SentRequest]>([])
+    private let contexts = Mutex<[RequestContext]>([])
 
     /// Creates a transport that answers every request with `handler`.
     public init(_ handler: @escaping Handler) { self.handler = handler }
 
     /// Every request sent so far, in order.
-    public var requests: [HTTPRequest] { recorded.withLock { $0 } }
+    public var requests: [SentRequest] { recorded.withLock { $0 } }
 
-    public func send(_ request: HTTPRequest) async throws -> HTTPResponse {
-        recorded.withLock { $0.append(request) }
-        return try await handler(request)
+    /// The request context of every request sent so far, in order.
+    public var requestContexts: [RequestContext] { contexts.withLock { $0 } }
+
+    public func send(
+        _ request: HTTPRequest, body: Data?, context: RequestContext
+    ) async throws
+        -> (HTTPResponse, Data)
+    {
+        let sent = SentRequest(head: request, body: body)
+        recorded.withLock { $0.append(sent) }
+        contexts.withLock { $0.append(context) }
+        return try await handler(sent).pair
     }
 }
 
 extension MockTransport {
     /// Answers every request with `status` and `body` as JSON.
     public static func json(status: Int = 200, _ body: JSONValue) -> MockTransport {
-        MockTransport { _ in
-            HTTPResponse(
-                status: status, headers: ["Content-Type": "application/json"], body: body.encoded())
-        }
+        MockTransport { _ in .json(status, body) }
     }
 
     /// Answers every request with `status` and a raw text body.
     public static func text(
-        status: Int, _ body: String = "", headers: HTTPHeaders = [:]
+        status: Int, _ body: String = "", headers: [String: String] = [:]
     )
         -> MockTransport
     {
-        MockTransport { _ in HTTPResponse(status: status, headers: headers, body: Data(body.utf8)) }
+        MockTransport { _ in MockResponse(status: status, headers: headers, body: Data(body.utf8)) }
     }
 
     /// Answers the requests in turn with `responses`; fails the test run's request with a
     /// `transport_error` once they run out.
-    public static func sequence(_ responses: [HTTPResponse]) -> MockTransport {
+    public static func sequence(_ responses: [MockResponse]) -> MockTransport {
         let queue = Mutex(responses[...])
         return MockTransport { _ in
             guard let next = queue.withLock({ $0.popFirst() }) else {

@@ -274,7 +274,9 @@ public enum ProviderConformance {
             )
             if let error {
                 for secret in target.badCredentials.secrets + target.context.credentials.secrets {
-                    expect(!error.description.contains(secret), "the error shows a credential")
+                    expect(
+                        !error.description.contains(secret.reveal()), "the error shows a credential"
+                    )
                 }
             }
             expect(

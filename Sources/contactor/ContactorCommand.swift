@@ -16,7 +16,7 @@ struct ContactorCommand: AsyncParsableCommand {
             valid), 1 when any was rejected or failed, 2 for usage, configuration, credential
             or plugin errors (then nothing is sent).
             """,
-        version: ContactorInfo.version,
+        version: ContactorVersion.current,
         subcommands: [
             AddCommand.self, DeleteCommand.self, ImportCommand.self, ValidateCommand.self,
             ProvidersCommand.self, PluginsCommand.self, SandboxCommand.self,
@@ -44,6 +44,9 @@ struct ContactorCommand: AsyncParsableCommand {
         } catch let error as ContactError {
             Console.err("contactor: \(error.description)")
             Foundation.exit(2)
+        } catch let error as ContactorError {
+            Console.err("contactor: \(error.message)")
+            Foundation.exit(2)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
@@ -63,9 +66,4 @@ struct CLIError: Error {
 
     /// A usage or configuration error: exit status 2.
     static func usage(_ message: String) -> CLIError { CLIError(message: message, exitCode: 2) }
-}
-
-/// The version printed by `--version` and sent in the `User-Agent`.
-enum ContactorInfo {
-    static let version = "0.1.0"
 }

@@ -18,13 +18,17 @@ struct ProvidersCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let runtime = try await Runtime.make(provider: .none, global: global)
-        defer { runtime.shutdown() }
+        try await Runtime.with(provider: .none, global: global) { runtime in
+            list(runtime)
+        }
+    }
+
+    private func list(_ runtime: Runtime) {
         let format = global.outputFormat()
         for provider in runtime.registry.providers {
             let descriptor = provider.descriptor
             let source = runtime.plugins.source(ofProvider: descriptor.name) ?? "built-in"
-            let operations = [ContactOperation.add, .delete].filter(descriptor.supports)
+            let operations = [ContactOperation.add, .update, .delete].filter(descriptor.supports)
             let variables = descriptor.credentialKeys.map {
                 Credentials.environmentVariable(provider: descriptor.name, key: $0)
             }

@@ -12,7 +12,7 @@ enum OutputFormat: String, CaseIterable, Sendable {
 
 /// One line of output: the outcome of one input record.
 struct OutputRow: Sendable {
-    var line: Int
+    var line: Int?
     var phone: String?
     var status: String
     var id: String?
@@ -20,18 +20,18 @@ struct OutputRow: Sendable {
 
     /// The JSON Lines object of the contract, members in the contract's order:
     /// `{"line", "phone", "status", "id", "error": {"code", "message", "provider_code"}}`.
-    func jsonText(redactor: Redactor) -> String {
+    func jsonText() -> String {
         let error: String =
             error.map { error in
                 OrderedJSON.object([
                     ("code", .string(error.code.rawValue)),
-                    ("message", .string(redactor.redact(error.message))),
+                    ("message", .string(error.message)),
                     ("provider_code", error.providerCode.map(JSONValue.string) ?? .null),
                 ])
             } ?? "null"
         return OrderedJSON.object(
             [
-                ("line", .int(Int64(line))),
+                ("line", line.map { .int(Int64($0)) } ?? .null),
                 ("phone", phone.map(JSONValue.string) ?? .null),
                 ("status", .string(status)),
                 ("id", id.map(JSONValue.string) ?? .null),
@@ -70,15 +70,19 @@ enum OrderedJSON {
 /// Writes rows to stdout as they arrive, in the chosen format, and keeps the counts.
 final class OutputWriter {
     private let format: OutputFormat
-    private let redactor: Redactor
     private var counts: [String: Int] = [:]
     private var tableHeaderPrinted = false
     private let started = ContinuousClock.now
     private(set) var total = 0
 
-    init(format: OutputFormat, redactor: Redactor) {
+    init(format: OutputFormat) {
         self.format = format
-        self.redactor = redactor
+    }
+
+    /// Counts an outcome without printing it (a contact a dry run would send).
+    func count(_ outcome: RecordOutcome) {
+        total += 1
+        counts[outcome.result.status.rawValue, default: 0] += 1
     }
 
     func write(_ row: OutputRow) {
@@ -86,7 +90,7 @@ final class OutputWriter {
         counts[row.status, default: 0] += 1
         switch format {
         case .json:
-            Console.out(row.jsonText(redactor: redactor))
+            Console.out(row.jsonText())
         case .table:
             if !tableHeaderPrinted {
                 tableHeaderPrinted = true
@@ -94,13 +98,14 @@ final class OutputWriter {
             }
             let detail =
                 row.error.map { error in
-                    var text = "\(error.code): \(redactor.redact(error.message))"
+                    var text = "\(error.code): \(error.message)"
                     if let code = error.providerCode { text += " [\(code)]" }
                     return text
                 } ?? ""
             Console.out(
                 Self.tableLine(
-                    String(row.line), row.phone ?? "-", row.status, row.id ?? "-", detail))
+                    row.line.map(String.init) ?? "-", row.phone ?? "-", row.status, row.id ?? "-",
+                    detail))
         }
     }
 

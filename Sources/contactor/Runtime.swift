@@ -5,9 +5,14 @@ import ContactorProviders
 import ContactorSandbox
 import ContactorStore
 import Foundation
+import HTTPTypes
 import Logging
 
-/// Everything one command needs, assembled from flags, environment and config file.
+/// Everything one command needs, assembled from flags, environment and config file: the
+/// settings, the plugins, the providers, and the one client that runs the command.
+///
+/// The work itself is the library's (``ContactorClient``); this type only turns the
+/// command line into a configuration and run options, and prints outcomes.
 final class Runtime {
     let settings: Settings
     let global: GlobalOptions
@@ -16,9 +21,8 @@ final class Runtime {
     let registry: ProviderRegistry
     let plugins: PluginSet
     let logger: Logger
-    private(set) var sandbox: SandboxServer?
-    private var transports: [AsyncHTTPClientTransport] = []
-    private(set) var redactor = Redactor(secrets: [])
+    private var sandbox: SandboxServer?
+    private var http: AsyncHTTPClientTransport?
 
     private init(
         settings: Settings, global: GlobalOptions, providerOptions: ProviderOptions,
@@ -34,10 +38,29 @@ final class Runtime {
         self.logger = logger
     }
 
-    /// Merges the settings, loads the plugins and, with `--sandbox`, starts the emulators.
-    static func make(
+    /// Builds a runtime, runs `body` with it, and shuts it down (transport, sandbox)
+    /// whatever `body` does.
+    static func with<T>(
         provider: ProviderOptions, global: GlobalOptions, flags: Settings = Settings(),
-        environment: [String: String] = ProcessInfo.processInfo.environment
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        _ body: (Runtime) async throws -> T
+    ) async throws -> T {
+        let runtime = try await make(
+            provider: provider, global: global, flags: flags, environment: environment)
+        do {
+            let value = try await body(runtime)
+            await runtime.shutdown()
+            return value
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
+    }
+
+    /// Merges the settings and loads the plugins.
+    private static func make(
+        provider: ProviderOptions, global: GlobalOptions, flags: Settings,
+        environment: [String: String]
     ) async throws -> Runtime {
         try global.validateRegion()
         var flags = flags
@@ -61,23 +84,17 @@ final class Runtime {
             directories: global.plugins, environment: environment, logger: logger)
         var registry = ProviderRegistry(BuiltInProviders.all)
         for provider in plugins.providers { registry.register(provider) }
-        let runtime = Runtime(
+        return Runtime(
             settings: settings, global: global, providerOptions: provider,
             environment: environment, registry: registry, plugins: plugins, logger: logger)
-        return runtime
     }
 
-    func shutdown() {
-        let transports = self.transports
-        let sandbox = self.sandbox
-        guard !transports.isEmpty || sandbox != nil else { return }
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            for transport in transports { try? await transport.shutdown() }
-            await sandbox?.stop()
-            done.signal()
-        }
-        done.wait()
+    /// Stops the transport and the sandbox, if they were started.
+    func shutdown() async {
+        if let http { try? await http.shutdown() }
+        await sandbox?.stop()
+        http = nil
+        sandbox = nil
     }
 
     // MARK: Provider, list, credentials
@@ -102,14 +119,18 @@ final class Runtime {
         return list
     }
 
+    func isBuiltIn(_ provider: any ContactProvider) -> Bool {
+        BuiltInProviders.names.contains(provider.descriptor.name)
+    }
+
     /// Where the credentials of `provider` come from: `--credential`, then
     /// `CONTACTOR_<PROVIDER>_<KEY>`, then a private config file; with `--sandbox`, the
     /// emulators' demo credentials.
-    func credentialResolver(for provider: any ContactProvider) throws -> CredentialResolver {
+    private func credentialResolver(for provider: any ContactProvider) throws -> CredentialResolver
+    {
         if providerOptions.sandbox, isBuiltIn(provider) {
             return CredentialResolver(
-                explicit: SandboxDemo.standard.credentials(for: provider.descriptor.name),
-                environment: [:], file: [:])
+                explicit: SandboxDemo.standard.credentials(for: provider.descriptor.name))
         }
         let explicit = Dictionary(
             try parsePairs(providerOptions.credential, option: "--credential"),
@@ -118,22 +139,7 @@ final class Runtime {
             explicit: explicit, environment: environment, file: settings.fileCredentials)
     }
 
-    func isBuiltIn(_ provider: any ContactProvider) -> Bool {
-        BuiltInProviders.names.contains(provider.descriptor.name)
-    }
-
-    // MARK: Sandbox
-
-    private func startSandbox() async throws {
-        let server = SandboxServer(configuration: SandboxConfiguration(port: 0))
-        try await server.start()
-        sandbox = server
-        Console.err(
-            "contactor: sandbox emulators running at \(server.baseURL.absoluteString) (demo credentials, nothing leaves this machine)"
-        )
-    }
-
-    func endpoint(for provider: any ContactProvider) throws -> URL? {
+    private func endpoint(for provider: any ContactProvider) throws -> URL? {
         if let sandbox, isBuiltIn(provider) {
             return sandbox.url(for: provider.descriptor.name)
         }
@@ -145,66 +151,50 @@ final class Runtime {
         }
         return url
     }
-}
 
-extension Runtime {
-    // MARK: Client
+    // MARK: The client and the run
 
-    /// A client whose transport stack suits `provider`: AsyncHTTPClient → logging (secrets
-    /// redacted) → rate limit → (for Lua providers) HTTP-level retries; or, with
-    /// `--dry-run`, a transport that prints each request and sends nothing.
-    func client(for provider: any ContactProvider) async throws -> ContactorClient {
+    /// The one client of the command, for `provider`. With `--sandbox`, the emulators are
+    /// started here, once every usage check has passed.
+    func client(
+        for provider: any ContactProvider, journal: (any RunJournal)? = nil
+    ) async throws
+        -> ContactorClient
+    {
         if providerOptions.sandbox {
             guard isBuiltIn(provider) else {
                 throw CLIError.usage(
                     "--sandbox emulates the built-in providers only; point \(provider.descriptor.name) at a fake with --endpoint"
                 )
             }
-            // Started only now, once every usage check has passed.
             if sandbox == nil { try await startSandbox() }
         }
-        let resolver = try credentialResolver(for: provider)
-        let credentials: Credentials
-        do {
-            credentials = try resolver.resolve(for: provider.descriptor)
-        } catch {
-            throw CLIError.usage(error.message)
-        }
-        redactor = Redactor(secrets: credentials.secrets)
-        let redactor = self.redactor
-        var transport: any HTTPTransport
-        if providerOptions.dryRun {
-            transport = DryRunTransport(observer: { request in
-                // dryRunJSON is already {"request": {...}}: print it once, in the
-                // contract's member order.
-                Console.out(
-                    OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: redactor)))
-            })
-        } else {
-            let http = AsyncHTTPClientTransport(
-                configuration: .init(proxy: ProxySettings.fromEnvironment(environment)))
-            transports.append(http)
-            transport = http.logging(to: logger, redactor: redactor)
-            let rate = settings.rateLimit ?? provider.descriptor.defaultRateLimit
-            if let rate {
-                transport = transport.rateLimited(by: TokenBucket(rate: rate, burst: 1))
-            }
-            if !isBuiltIn(provider) {
-                // Built-in adapters report 429/5xx as transient errors, which the engine
-                // retries; a Lua script only sees responses, so its requests are retried
-                // here, once, instead.
-                transport = transport.retrying(policy: .standard)
-            }
-        }
+        let http = AsyncHTTPClientTransport(
+            configuration: .init(proxy: ProxySettings.fromEnvironment(environment)))
+        self.http = http
         return ContactorClient(
             configuration: .init(
-                transport: transport, providers: registry, retry: .standard,
-                concurrency: settings.concurrency ?? 4, logger: logger, journal: nil,
-                credentials: resolver))
+                transport: http, providers: registry, retry: .standard,
+                concurrency: settings.concurrency ?? 4, logger: logger, journal: journal,
+                credentials: try credentialResolver(for: provider),
+                middlewares: [LoggingMiddleware()],
+                rateLimit: settings.rateLimit.map { .perSecond($0) } ?? .providerDefault))
     }
 
+    private func startSandbox() async throws {
+        let server = SandboxServer(configuration: SandboxConfiguration(port: 0))
+        try await server.start()
+        sandbox = server
+        Console.err(
+            "contactor: sandbox emulators running at \(server.baseURL.absoluteString) (demo credentials, nothing leaves this machine)"
+        )
+    }
+
+    /// The run options the flags and settings give (after ``client(for:journal:)``, which
+    /// starts the sandbox the endpoint may point at).
     func runOptions(for provider: any ContactProvider) async throws -> RunOptions {
         var options = RunOptions()
+        options.mode = providerOptions.dryRun ? .dryRun : .send
         options.region = settings.region
         options.endpoint = try endpoint(for: provider)
         options.providerOptions = settings.options
@@ -216,19 +206,45 @@ extension Runtime {
             options.mapper = loaded
             options.payloadHook = loaded.payloadHook
         }
+        options.onNotice = { notice in Console.err("contactor: \(notice)") }
         return options
+    }
+
+    /// The exit-2 error for a run the library refused before sending anything, with the
+    /// command line's own hints.
+    func refusal(_ error: ContactorError) -> CLIError {
+        var message = error.message
+        if error.code == .missingCredential, let key = error.credentialKey,
+            let provider = error.provider
+        {
+            let variable = Credentials.environmentVariable(provider: provider, key: key)
+            message +=
+                ": set \(variable), pass --credential \(key)=..., or add it to the configuration file"
+        } else if error.code == .cannotResume, message.hasPrefix("cannot resume without a journal")
+        {
+            message += " (use --journal)"
+        } else if let reason = error.reason, error.code == .invalidList {
+            message = reason.description
+        }
+        return CLIError.usage(message)
     }
 
     // MARK: Output
 
     func outputWriter() -> OutputWriter {
-        OutputWriter(format: global.outputFormat(), redactor: redactor)
+        OutputWriter(format: global.outputFormat())
     }
 
-    /// Prints one outcome, except the contacts a dry run would have sent (their request
-    /// was printed instead).
+    /// Prints one outcome: in a dry run, the requests its batch would send, and nothing
+    /// for a contact that would be sent (its request is printed instead).
     func emit(_ outcome: RecordOutcome, to writer: OutputWriter) {
-        if let error = outcome.result.error, error.code == .notSent { return }
+        for request in outcome.requests {
+            Console.out(OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: .none)))
+        }
+        if providerOptions.dryRun, outcome.result.status == .valid {
+            writer.count(outcome)
+            return
+        }
         writer.write(
             OutputRow(
                 line: outcome.line, phone: outcome.phone, status: outcome.result.status.rawValue,
@@ -244,37 +260,29 @@ extension Runtime {
         let provider = try selectedProvider()
         let list = try requireList()
         let reader = try openCSV(path)
-        var unsent: [String] = []
-        if settings.mapping == nil {
-            unsent = announceUnsentColumns(header: reader.header, provider: provider)
-        }
-        let client = try await client(for: provider)
-        var options = try await runOptions(for: provider)
-        if !unsent.isEmpty {
-            options.mapper = UnsentColumnsMapper(
-                unsent: Set(unsent.map { $0.trimmingCharacters(in: .whitespaces) }))
-        }
         var journal: SQLiteJournal?
-        if let journalPath {
+        var runInfo: RunInfo?
+        if let journalPath, !providerOptions.dryRun {
             do {
                 journal = try SQLiteJournal(path: journalPath)
-                options.runInfo = RunInfo(
+                runInfo = RunInfo(
                     operation: .add, provider: provider.descriptor.name, list: list,
                     inputPath: path, inputDigest: try InputDigest.sha256(ofFileAt: path))
             } catch {
                 throw CLIError.usage(error.description)
             }
-            options.resume = resume
         }
-        var configuration = client.configuration
-        configuration.journal = journal
+        let client = try await client(for: provider, journal: journal)
+        var options = try await runOptions(for: provider)
+        options.runInfo = runInfo
+        options.resume = resume && runInfo != nil
         let run: ImportRun
         do {
-            run = try await ContactorClient(configuration: configuration).importRecords(
+            run = try await client.importRecords(
                 reader.records, operation: .add, provider: provider.descriptor.name, list: list,
                 options: options)
-        } catch let error as ContactError {
-            throw CLIError.usage(redactor.redact(error.description))
+        } catch {
+            throw refusal(error)
         }
         let writer = outputWriter()
         let progress = ProgressBar(total: reader.estimatedRecords)
@@ -286,8 +294,7 @@ extension Runtime {
         } catch {
             progress.clear()
             writer.finish()
-            Console.err(
-                "contactor: the import stopped: \(redactor.redact(String(describing: error)))")
+            Console.err("contactor: the import stopped: \(String(describing: error))")
             if journalPath != nil {
                 Console.err(
                     "contactor: every outcome printed above is in the journal; run again with --resume to continue"
@@ -298,32 +305,9 @@ extension Runtime {
         progress.clear()
         writer.finish()
         if let stop = run.stopReason {
-            Console.err(
-                "contactor: stopped early, nothing more was sent: \(redactor.redact(stop.description))"
-            )
+            Console.err("contactor: stopped early, nothing more was sent: \(stop.description)")
         }
         return writer.hasFailures ? 1 : 0
-    }
-
-    /// Names, once on stderr, the columns the provider has no place for, and returns them.
-    @discardableResult
-    func announceUnsentColumns(header: [String], provider: any ContactProvider) -> [String] {
-        let descriptor = provider.descriptor
-        let unsent = header.filter { column in
-            let name = column.trimmingCharacters(in: .whitespaces)
-            let lower = name.lowercased()
-            if lower == "phone" { return false }
-            if Contact.standardFieldNames.contains(lower) {
-                return !descriptor.standardFields.contains(lower)
-            }
-            return !descriptor.customFields.contains(name)
-        }
-        if !unsent.isEmpty {
-            Console.err(
-                "contactor: \(descriptor.name) has no place for column\(unsent.count == 1 ? "" : "s") \(unsent.joined(separator: ", ")): not sent"
-            )
-        }
-        return unsent
     }
 
     // MARK: validate
@@ -332,35 +316,23 @@ extension Runtime {
     func validateFile(_ path: String) async throws -> Int32 {
         let provider = try settings.provider.map { _ in try selectedProvider() }
         let reader = try openCSV(path)
-        var mapper: any RecordMapper = StandardColumnsMapper()
+        var options = RunOptions(region: settings.region)
+        options.validators = try plugins.validators(named: settings.validators)
         if let mapping = settings.mapping {
-            mapper = try await plugins.mapping(at: mapping)
-        } else if let provider {
-            // As import does: columns the provider has no place for are named, not sent.
-            let unsent = announceUnsentColumns(header: reader.header, provider: provider)
-            if !unsent.isEmpty {
-                mapper = UnsentColumnsMapper(
-                    unsent: Set(unsent.map { $0.trimmingCharacters(in: .whitespaces) }))
-            }
+            options.mapper = try await plugins.mapping(at: mapping)
         }
-        let preparer = RecordPreparer(
-            mapper: mapper, region: settings.region ?? provider?.descriptor.defaultRegion,
-            provider: provider, operation: .add,
-            validators: try plugins.validators(named: settings.validators))
+        options.onNotice = { notice in Console.err("contactor: \(notice)") }
+        let client = ContactorClient(
+            configuration: .init(transport: UnusedTransport(), providers: registry, logger: logger))
+        let run = try await client.validate(
+            reader.records, provider: provider?.descriptor.name, options: options)
         let writer = outputWriter()
         do {
-            for try await record in reader.records {
-                switch await preparer.prepare(record) {
-                case .ready(let contact):
-                    writer.write(
-                        OutputRow(line: record.line, phone: contact.phone.e164, status: "valid"))
-                case .refused(let phone, let result):
-                    writer.write(
-                        OutputRow(
-                            line: record.line, phone: phone,
-                            status: result.status == .failed ? "failed" : "rejected",
-                            error: result.error))
-                }
+            for try await outcome in run {
+                writer.write(
+                    OutputRow(
+                        line: outcome.line, phone: outcome.phone,
+                        status: outcome.result.status.rawValue, error: outcome.result.error))
             }
         } catch {
             throw CLIError(message: String(describing: error), exitCode: 1)
@@ -406,25 +378,11 @@ extension Runtime {
     }
 }
 
-/// The CSV contract's mapping without the columns the provider has no place for: they
-/// were named once on stderr as not sent, and the rows go on without them (instead of
-/// each row being rejected for a field the provider cannot take).
-struct UnsentColumnsMapper: RecordMapper {
-    /// The header names (trimmed) of the columns not to send.
-    var unsent: Set<String>
-
-    func map(_ record: InputRecord) throws -> ContactDraft {
-        var draft = try StandardColumnsMapper().map(record)
-        for name in unsent {
-            switch name.lowercased() {
-            case "first_name": draft.firstName = nil
-            case "last_name": draft.lastName = nil
-            case "email": draft.email = nil
-            case "birthday": draft.birthday = nil
-            case "civility": draft.civility = nil
-            default: draft.fields[name] = nil
-            }
-        }
-        return draft
+/// The transport of a client that never sends (`validate`).
+struct UnusedTransport: HTTPTransport {
+    func send(
+        _ request: HTTPRequest, body: Data?, context: RequestContext
+    ) async throws -> (HTTPResponse, Data) {
+        throw ContactError(.transportError, "nothing is sent here")
     }
 }

@@ -78,51 +78,39 @@ struct SingleOperation {
     func run(
         _ operation: ContactOperation, drafts: [ContactDraft], fieldFlags: [String]
     ) async throws {
-        let runtime = try await Runtime.make(provider: provider, global: global)
-        defer { runtime.shutdown() }
-        let selected = try runtime.selectedProvider()
-        let list = try runtime.requireList()
-        for field in fieldFlags.sorted() where !selected.descriptor.customFields.contains(field) {
-            throw CLIError.usage(
-                "--field \(field): \(selected.descriptor.name) has no field '\(field)'"
-                    + (selected.descriptor.customFields.isEmpty
-                        ? " (it takes no custom fields)"
-                        : " (its custom fields: \(selected.descriptor.customFields.joined(separator: ", ")))")
-            )
-        }
-        if operation == .add, let draft = drafts.first {
-            let given: [(String, String?)] = [
-                ("first_name", draft.firstName), ("last_name", draft.lastName),
-                ("email", draft.email), ("birthday", draft.birthday), ("civility", draft.civility),
-            ]
-            let unsent = given.filter {
-                $0.1 != nil && !selected.descriptor.standardFields.contains($0.0)
-            }
-            .map(\.0)
-            if !unsent.isEmpty {
-                Console.err(
-                    "contactor: \(selected.descriptor.name) has no place for \(unsent.joined(separator: ", ")): not sent"
+        let status = try await Runtime.with(provider: provider, global: global) { runtime in
+            let selected = try runtime.selectedProvider()
+            let list = try runtime.requireList()
+            let descriptor = selected.descriptor
+            for field in fieldFlags.sorted()
+            where !descriptor.acceptsAnyCustomField && !descriptor.customFields.contains(field) {
+                throw CLIError.usage(
+                    "--field \(field): \(descriptor.name) has no field '\(field)'"
+                        + (descriptor.customFields.isEmpty
+                            ? " (it takes no custom fields)"
+                            : " (its custom fields: \(descriptor.customFields.joined(separator: ", ")))")
                 )
             }
+            let client = try await runtime.client(for: selected)
+            // Created before sending, so that the table's elapsed time covers the request.
+            let writer = runtime.outputWriter()
+            let options = try await runtime.runOptions(for: selected)
+            let outcomes: [RecordOutcome]
+            do {
+                outcomes =
+                    operation == .add
+                    ? try await client.add(
+                        drafts, provider: descriptor.name, list: list, options: options)
+                    : try await client.delete(
+                        drafts, provider: descriptor.name, list: list, options: options)
+            } catch let error as ContactorError {
+                throw runtime.refusal(error)
+            }
+            for outcome in outcomes { runtime.emit(outcome, to: writer) }
+            writer.finish()
+            return Int32(writer.hasFailures ? 1 : 0)
         }
-        let client = try await runtime.client(for: selected)
-        // Created before sending, so that the table's elapsed time covers the request.
-        let writer = runtime.outputWriter()
-        let options = try await runtime.runOptions(for: selected)
-        let outcomes: [RecordOutcome]
-        do {
-            outcomes =
-                operation == .add
-                ? try await client.add(
-                    drafts, provider: selected.descriptor.name, list: list, options: options)
-                : try await client.delete(
-                    drafts, provider: selected.descriptor.name, list: list, options: options)
-        } catch let error as ContactError {
-            throw CLIError.usage(runtime.redactor.redact(error.description))
-        }
-        for outcome in outcomes { runtime.emit(outcome, to: writer) }
-        writer.finish()
-        throw ExitCode(writer.hasFailures ? 1 : 0)
+        throw ExitCode(status)
     }
 }
 
@@ -211,10 +199,9 @@ struct ImportCommand: AsyncParsableCommand {
         flags.batchSize = batchSize
         flags.concurrency = concurrency
         flags.rateLimit = rateLimit
-        let runtime = try await Runtime.make(provider: provider, global: global, flags: flags)
-        defer { runtime.shutdown() }
-        let exitCode = try await runtime.importFile(
-            file, journalPath: journal, resume: resume)
+        let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
+            try await $0.importFile(file, journalPath: journal, resume: resume)
+        }
         throw ExitCode(exitCode)
     }
 }
@@ -255,8 +242,9 @@ struct ValidateCommand: AsyncParsableCommand {
         var flags = Settings()
         flags.mapping = mapping
         flags.validators = validator
-        let runtime = try await Runtime.make(provider: options, global: global, flags: flags)
-        defer { runtime.shutdown() }
-        throw ExitCode(try await runtime.validateFile(file))
+        let exitCode = try await Runtime.with(provider: options, global: global, flags: flags) {
+            try await $0.validateFile(file)
+        }
+        throw ExitCode(exitCode)
     }
 }

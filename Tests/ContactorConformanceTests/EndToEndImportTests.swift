@@ -48,17 +48,9 @@ func importRows(for fixture: ProviderFixture) throws -> [ImportRow] {
     rows.insert(.bad("not a phone", .rejected, .invalidPhone), at: 3)
     rows.insert(.bad("", .rejected, .missingField), at: 11)
     rows.insert(.bad("+33612399999", .rejected, .invalidField, birthday: "1990-13-45"), at: 20)
-    // A number already sent earlier in the same input.
-    let duplicate: ImportRow
-    switch fixture.name {
-    case "octopush":
-        duplicate = ImportRow(phone: mobiles[1], status: .updated)
-    case "smsgatewayapi":
-        duplicate = ImportRow(phone: mobiles[1], status: .added)
-    default:
-        duplicate = ImportRow(phone: mobiles[1], status: .skipped, code: .alreadyInList)
-    }
-    rows.insert(duplicate, at: 40)
+    // A number already sent earlier in the same input: sent once, whatever the provider
+    // would do with it; the later row is skipped with the line of the first.
+    rows.insert(ImportRow(phone: mobiles[1], status: .skipped, code: .alreadyInList), at: 40)
     // Provider-specific refusals.
     switch fixture.name {
     case "avosms":
@@ -125,7 +117,7 @@ struct EndToEndImportTests {
             var outcomes: [RecordOutcome] = []
             for try await outcome in run { outcomes.append(outcome) }
 
-            #expect(outcomes.map(\.line) == records.map(\.line), "outcomes in input order")
+            #expect(outcomes.compactMap(\.line) == records.map(\.line), "outcomes in input order")
             for (row, outcome) in zip(rows, outcomes) {
                 #expect(
                     outcome.result.status == row.status,
@@ -166,7 +158,7 @@ struct EndToEndImportTests {
             let outcomes = try await client.delete(
                 phones: doomed + [absent], provider: fixture.name, list: fixture.list,
                 options: options)
-            #expect(outcomes.map(\.line) == Array(1...(doomed.count + 1)))
+            #expect(outcomes.compactMap(\.line) == Array(1...(doomed.count + 1)))
             for outcome in outcomes.dropLast() {
                 #expect(outcome.result.status == .deleted, "\(outcome)")
             }
@@ -197,7 +189,7 @@ struct EndToEndImportTests {
             let outcomes = try await client(transport).add(
                 contacts, provider: fixture.name, list: fixture.list,
                 options: options(fixture, server: server))
-            #expect(outcomes.map(\.line) == Array(1...contacts.count))
+            #expect(outcomes.compactMap(\.line) == Array(1...contacts.count))
             for (contact, outcome) in zip(contacts, outcomes) {
                 if contact.phone == TestNumbers.invalid {
                     #expect(outcome.result.status == .rejected, "\(outcome)")
@@ -232,7 +224,7 @@ struct EndToEndImportTests {
                 list: fixture.list, options: options)
             try #require(added.allSatisfy { $0.result.status == .added }, "\(added)")
 
-            let error = await #expect(throws: ContactError.self) {
+            let error = await #expect(throws: ContactorError.self) {
                 _ = try await client.delete(
                     phones: numbers, provider: fixture.name, list: fixture.list,
                     options: options)
@@ -240,7 +232,7 @@ struct EndToEndImportTests {
             #expect(error?.code == .unsupportedOperation)
             #expect(error?.message.contains("delete is not supported by smsgatewayapi") == true)
 
-            let importError = await #expect(throws: ContactError.self) {
+            let importError = await #expect(throws: ContactorError.self) {
                 _ = try await client.importRecords(
                     recordStream(
                         numbers.enumerated().map {

@@ -2,7 +2,9 @@ import Contactor
 import ContactorHTTP
 import ContactorProviders
 import ContactorSandbox
+import ContactorTesting
 import Foundation
+import HTTPTypes
 import Logging
 import Synchronization
 
@@ -34,12 +36,15 @@ func withSandbox<T: Sendable>(
 }
 
 /// Runs `body` with a client of the built-in providers whose transport is the real
-/// AsyncHTTPClient (no proxy) — wrapped by `decorate` — and whose credentials are the
-/// sandbox's demo credentials of `provider` unless `credentials` says otherwise.
+/// AsyncHTTPClient (no proxy), with `middlewares` in front of it, and whose credentials are
+/// the sandbox's demo credentials of `provider` unless `credentials` says otherwise. Its
+/// retries and rate limits wait on `clock`: an `ImmediateClock` by default, so that no
+/// test waits on the wall clock for them.
 func withClient<T: Sendable>(
     provider: String, credentials: [String: String]? = nil, retry: RetryPolicy = fastRetry,
     concurrency: Int = 4, requestTimeout: Duration = .seconds(10),
-    decorate: (any HTTPTransport) -> any HTTPTransport = { $0 },
+    middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .unlimited,
+    clock: ImmediateClock = ImmediateClock(),
     _ body: (ContactorClient) async throws -> T
 ) async throws -> T {
     try await AsyncHTTPClientTransport.withTransport(
@@ -47,11 +52,11 @@ func withClient<T: Sendable>(
     ) { http in
         let client = ContactorClient(
             configuration: .init(
-                transport: decorate(http), providers: ProviderRegistry(BuiltInProviders.all),
+                transport: http, providers: ProviderRegistry(BuiltInProviders.all),
                 retry: retry, concurrency: concurrency, logger: quietLogger,
                 credentials: CredentialResolver(
-                    explicit: credentials ?? SandboxDemo.standard.credentials(for: provider),
-                    environment: [:], file: [:])))
+                    explicit: credentials ?? SandboxDemo.standard.credentials(for: provider)),
+                middlewares: middlewares, rateLimit: rateLimit, clock: clock))
         return try await body(client)
     }
 }
@@ -103,14 +108,13 @@ func sandboxOptions(
         endpoint: server.url(for: provider), batchSize: batchSize, payloadHook: payloadHook)
 }
 
-/// A transport that calls `action` once, after the first error its base throws.
-struct AfterFirstErrorTransport: HTTPTransport {
-    let base: any HTTPTransport
+/// A middleware that calls `action` once, after the first error the rest of the pipeline
+/// throws.
+struct AfterFirstErrorMiddleware: ClientMiddleware {
     let action: @Sendable () -> Void
     private let fired = Fired()
 
-    init(base: any HTTPTransport, action: @escaping @Sendable () -> Void) {
-        self.base = base
+    init(action: @escaping @Sendable () -> Void) {
         self.action = action
     }
 
@@ -118,9 +122,12 @@ struct AfterFirstErrorTransport: HTTPTransport {
         let value = Mutex(false)
     }
 
-    func send(_ request: HTTPRequest) async throws -> HTTPResponse {
+    func intercept(
+        _ request: HTTPRequest, body: Data?, context: RequestContext,
+        next: @Sendable (HTTPRequest, Data?, RequestContext) async throws -> (HTTPResponse, Data)
+    ) async throws -> (HTTPResponse, Data) {
         do {
-            return try await base.send(request)
+            return try await next(request, body, context)
         } catch {
             let first = fired.value.withLock { fired in
                 defer { fired = true }

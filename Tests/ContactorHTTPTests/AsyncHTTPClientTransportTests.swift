@@ -2,12 +2,13 @@ import Contactor
 import ContactorHTTP
 import ContactorTestServer
 import Foundation
+import HTTPTypes
 import Testing
 
 @Suite("AsyncHTTPClientTransport against a loopback server")
 struct AsyncHTTPClientTransportTests {
     struct BodyCase: Sendable, CustomTestStringConvertible {
-        var method: HTTPMethod
+        var method: HTTPRequest.Method
         var contentType: String
         var body: String
         var testDescription: String { "\(method) with \(contentType)" }
@@ -33,7 +34,7 @@ struct AsyncHTTPClientTransportTests {
             script: [.json(201, #"{"ok":true}"#)]
         ) { server in
             try await withTestTransport { transport in
-                let request = HTTPRequest(
+                let request = TestRequest(
                     method: testCase.method, url: server.url("/v1/contact?page=2&group=a%20b"),
                     headers: ["Content-Type": testCase.contentType, "X-Custom": "value 1"],
                     body: Data(testCase.body.utf8))
@@ -41,7 +42,7 @@ struct AsyncHTTPClientTransportTests {
 
                 #expect(response.status == 201)
                 #expect(response.text == #"{"ok":true}"#)
-                #expect(response.headers["content-type"] == "application/json")
+                #expect(response.header("content-type") == "application/json")
                 let received = try #require(server.requests.first)
                 #expect(server.requests.count == 1)
                 #expect(received.method == testCase.method.rawValue)
@@ -61,7 +62,7 @@ struct AsyncHTTPClientTransportTests {
         try await TestHTTPServer.withServer(script: [.status(200, body: "pong")]) { server in
             try await withTestTransport { transport in
                 let response = try await transport.send(
-                    HTTPRequest(method: .get, url: server.url("/v1/contact/list?apiKey=k")))
+                    TestRequest(method: .get, url: server.url("/v1/contact/list?apiKey=k")))
                 #expect(response.text == "pong")
                 let received = try #require(server.requests.first)
                 #expect(received.method == "GET")
@@ -78,7 +79,7 @@ struct AsyncHTTPClientTransportTests {
         try await TestHTTPServer.withServer(script: []) { server in
             try await withTestTransport { transport in
                 _ = try await transport.send(
-                    HTTPRequest(
+                    TestRequest(
                         method: .get, url: server.url("/"), headers: ["User-Agent": "Mine/1"]))
                 #expect(server.requests.first?.header("User-Agent") == "Mine/1")
                 #expect(
@@ -98,7 +99,7 @@ struct AsyncHTTPClientTransportTests {
         ) { server in
             try await withTestTransport { transport in
                 let response = try await transport.send(
-                    HTTPRequest(method: .post, url: server.url("/v1/x"), body: Data("{}".utf8)))
+                    TestRequest(method: .post, url: server.url("/v1/x"), body: Data("{}".utf8)))
                 #expect(response.status == status)
                 #expect(response.text == "no")
                 #expect(server.requests.count == 1)
@@ -112,7 +113,7 @@ struct AsyncHTTPClientTransportTests {
             try await withTestTransport { transport in
                 for _ in 0..<3 {
                     _ = try await transport.send(
-                        HTTPRequest(method: .get, url: server.url("/ping")))
+                        TestRequest(method: .get, url: server.url("/ping")))
                 }
                 #expect(server.requests.map(\.connection) == [1, 1, 1])
                 #expect(server.connectionCount == 1)
@@ -124,7 +125,7 @@ struct AsyncHTTPClientTransportTests {
     func connectionRefused() async throws {
         try await TestHTTPServer.withClosedPort { port in
             try await withTestTransport { transport in
-                let request = HTTPRequest(
+                let request = TestRequest(
                     method: .post,
                     url: URL(string: "http://127.0.0.1:\(port)/v1/contact/add?apiKey=QSECRET")!,
                     headers: ["api-key": "HSECRET"], body: Data("key=BSECRET".utf8))
@@ -144,7 +145,7 @@ struct AsyncHTTPClientTransportTests {
     func connectionDropped(reply: ScriptedReply) async throws {
         try await TestHTTPServer.withServer(script: [reply]) { server in
             try await withTestTransport { transport in
-                let request = HTTPRequest(
+                let request = TestRequest(
                     method: .post, url: server.url("/v1/contact/add?apiKey=QSECRET"),
                     headers: ["X-Client-Secret": "HSECRET"], body: Data("BSECRET".utf8))
                 let error = try #require(await contactError(transport, request))
@@ -159,17 +160,17 @@ struct AsyncHTTPClientTransportTests {
     @Test("a slow answer past the request's timeout is a transient timeout")
     func requestTimeout() async throws {
         try await TestHTTPServer.withServer(
-            script: [ScriptedReply.status(200).delayed(by: .seconds(5))]
+            script: [ScriptedReply.status(200).delayed(by: .seconds(300))]
         ) { server in
             try await withTestTransport { transport in
-                let started = ContinuousClock.now
-                let request = HTTPRequest(
+                let request = TestRequest(
                     method: .get, url: server.url("/slow?apiKey=QSECRET"),
                     headers: ["Authorization": "Bearer HSECRET"], timeout: .milliseconds(300))
+                // The answer would take five minutes: failing with `timeout` at all shows the
+                // request's own timeout applied.
                 let error = try #require(await contactError(transport, request))
                 #expect(error.code == .timeout)
                 #expect(error.isTransient)
-                #expect(ContinuousClock.now - started < .seconds(4))
                 assertNoLeak(error)
             }
         }
@@ -178,13 +179,13 @@ struct AsyncHTTPClientTransportTests {
     @Test("the configured default timeout applies when the request sets none")
     func defaultTimeout() async throws {
         try await TestHTTPServer.withServer(
-            script: [ScriptedReply.status(200).delayed(by: .seconds(5))]
+            script: [ScriptedReply.status(200).delayed(by: .seconds(300))]
         ) { server in
             try await withTestTransport(testConfiguration(requestTimeout: .milliseconds(300))) {
                 transport in
                 let error = try #require(
                     await contactError(
-                        transport, HTTPRequest(method: .get, url: server.url("/slow"))))
+                        transport, TestRequest(method: .get, url: server.url("/slow"))))
                 #expect(error.code == .timeout)
             }
         }
@@ -198,7 +199,7 @@ struct AsyncHTTPClientTransportTests {
             try await withTestTransport(testConfiguration(requestTimeout: .milliseconds(100))) {
                 transport in
                 let response = try await transport.send(
-                    HTTPRequest(method: .get, url: server.url("/slow"), timeout: .seconds(10)))
+                    TestRequest(method: .get, url: server.url("/slow"), timeout: .seconds(120)))
                 #expect(response.text == "late")
             }
         }
@@ -208,7 +209,7 @@ struct AsyncHTTPClientTransportTests {
     func tlsFailure() async throws {
         try await TestHTTPServer.withServer(script: []) { server in
             try await withTestTransport { transport in
-                let request = HTTPRequest(
+                let request = TestRequest(
                     method: .get,
                     url: URL(string: "https://127.0.0.1:\(server.port)/v1?apiKey=QSECRET")!)
                 let error = try #require(await contactError(transport, request))
@@ -235,7 +236,7 @@ struct AsyncHTTPClientTransportTests {
                     let error = try #require(
                         await contactError(
                             transport,
-                            HTTPRequest(
+                            TestRequest(
                                 method: .get,
                                 url: URL(string: "http://contactor.invalid/v1/contact?x=1")!)
                         ))
@@ -251,7 +252,7 @@ struct AsyncHTTPClientTransportTests {
                 ])
                 try await withTestTransport(configuration) { transport in
                     let response = try await transport.send(
-                        HTTPRequest(method: .get, url: origin.url("/v1/contact")))
+                        TestRequest(method: .get, url: origin.url("/v1/contact")))
                     #expect(response.text == "direct")
                 }
                 #expect(proxy.requests.count == 1)

@@ -3,15 +3,16 @@ import ContactorHTTP
 import ContactorTestServer
 import ContactorTesting
 import Foundation
+import HTTPTypes
 import Logging
 import Testing
 
-@Suite("LoggingTransport")
-struct LoggingTransportTests {
+@Suite("LoggingMiddleware")
+struct LoggingMiddlewareTests {
     static let redactor = Redactor(secrets: ["s3cr3t-key", "me@example.com"])
 
-    static func secretRequest(_ url: URL) -> HTTPRequest {
-        HTTPRequest(
+    static func secretRequest(_ url: URL) -> TestRequest {
+        TestRequest(
             method: .post, url: url,
             headers: [
                 "api-key": "s3cr3t-key", "Content-Type": "application/x-www-form-urlencoded",
@@ -19,16 +20,21 @@ struct LoggingTransportTests {
             body: Data("id=me%40example.com&key=s3cr3t-key".utf8))
     }
 
+    static func context(_ capture: LogCapture, attempt: Int = 1) -> RequestContext {
+        RequestContext(
+            provider: "avosms", attempt: attempt, redactor: redactor, logger: capture.logger())
+    }
+
     @Test("one debug line per request with method, path, status and duration, and no secret")
     func oneLinePerRequest() async throws {
         try await TestHTTPServer.withServer(script: [.status(201), .status(404)]) { server in
             try await withTestTransport { transport in
                 let capture = LogCapture()
-                let logging = LoggingTransport(
-                    wrapping: transport, logger: capture.logger(), redactor: Self.redactor)
+                let pipeline = RequestPipeline(
+                    transport: transport, middlewares: [LoggingMiddleware()])
                 let url = server.url("/v1/contact/add?apiKey=s3cr3t-key&x=q")
-                _ = try await logging.send(Self.secretRequest(url))
-                _ = try await logging.send(Self.secretRequest(url))
+                _ = try await pipeline.send(Self.secretRequest(url), context: Self.context(capture))
+                _ = try await pipeline.send(Self.secretRequest(url), context: Self.context(capture))
 
                 let records = capture.records
                 #expect(records.count == 2)
@@ -38,6 +44,7 @@ struct LoggingTransportTests {
                 #expect(records[0].metadata["status"] == "201")
                 #expect(records[0].metadata["method"] == "POST")
                 #expect(records[0].metadata["path"] == "/v1/contact/add")
+                #expect(records[0].metadata["provider"] == "avosms")
                 #expect(records[0].metadata["duration_ms"].flatMap(Int.init) != nil)
                 for record in records {
                     let text = record.message + " " + record.metadata.description
@@ -49,30 +56,33 @@ struct LoggingTransportTests {
         }
     }
 
-    @Test("inside a RetryingTransport each attempt is logged with its number")
+    @Test("the engine's attempt number is logged from the request context, without a task-local")
     func attemptNumbers() async throws {
         let capture = LogCapture()
-        let logging = LoggingTransport(
-            wrapping: MockTransport.sequence([HTTPResponse(status: 503), HTTPResponse(status: 200)]
-            ),
-            logger: capture.logger(), redactor: Self.redactor)
-        let retrying = RetryingTransport(
-            wrapping: logging, policy: RetryPolicy(jitter: 0), clock: ImmediateClock())
-        _ = try await retrying.send(HTTPRequest(method: .get, url: URL(string: "http://h/v1/x")!))
+        let pipeline = RequestPipeline(
+            transport: MockTransport.text(status: 503), middlewares: [LoggingMiddleware()])
+        let request = TestRequest(method: .get, url: URL(string: "http://h/v1/x")!)
+        _ = try await pipeline.send(request, context: Self.context(capture, attempt: 1))
+        _ = try await pipeline.send(request, context: Self.context(capture, attempt: 2))
         #expect(capture.records.map(\.metadata["attempt"]) == ["1", "2"])
+        #expect(!capture.records[0].message.contains("attempt"))
         #expect(capture.records[1].message.hasSuffix("(attempt 2)"))
     }
 
     @Test("a failed request is one line with the error code and no secret")
     func failureLine() async throws {
         let capture = LogCapture()
-        let logging = LoggingTransport(
-            wrapping: MockTransport.failing(
+        let pipeline = RequestPipeline(
+            transport: MockTransport.failing(
                 ContactError(.transportError, "refused while sending s3cr3t-key", isTransient: true)
             ),
-            logger: capture.logger(), redactor: Self.redactor)
-        _ = await contactError(
-            logging, Self.secretRequest(URL(string: "http://h/v1/x?key=s3cr3t-key")!))
+            middlewares: [LoggingMiddleware()])
+        do {
+            _ = try await pipeline.send(
+                Self.secretRequest(URL(string: "http://h/v1/x?key=s3cr3t-key")!),
+                context: Self.context(capture))
+            Issue.record("the request did not fail")
+        } catch {}
         let record = try #require(capture.records.first)
         #expect(capture.records.count == 1)
         #expect(record.metadata["error"] == "transport_error")
@@ -83,11 +93,12 @@ struct LoggingTransportTests {
     @Test("nothing is logged above the logger's level")
     func respectsLevel() async throws {
         let capture = LogCapture()
-        var logger = capture.logger()
-        logger.logLevel = .info
-        let logging = LoggingTransport(
-            wrapping: MockTransport.text(status: 200), logger: logger, redactor: Self.redactor)
-        _ = try await logging.send(HTTPRequest(method: .get, url: URL(string: "http://h/")!))
+        var context = Self.context(capture)
+        context.logger.logLevel = .info
+        let pipeline = RequestPipeline(
+            transport: MockTransport.text(status: 200), middlewares: [LoggingMiddleware()])
+        _ = try await pipeline.send(
+            TestRequest(method: .get, url: URL(string: "http://h/")!), context: context)
         #expect(capture.records.isEmpty)
     }
 }
@@ -105,20 +116,20 @@ struct RedactionTests {
         ])
     func headers(name: String, value: String) {
         let redacted = Redaction.redact(
-            headers: HTTPHeaders([(name, value), ("Accept", "application/json")]),
+            headers: HTTPFields(pairs: [(name, value), ("Accept", "application/json")]),
             redactor: Self.redactor)
-        #expect(redacted[name] == "***")
-        #expect(redacted["Accept"] == "application/json")
+        #expect(redacted[HTTPField.Name(name)!] == "***")
+        #expect(redacted[.accept] == "application/json")
     }
 
     @Test("a form body keeps its ordinary fields and hides secret ones")
     func formBody() {
-        let request = HTTPRequest(
+        let request = TestRequest(
             method: .post, url: URL(string: "https://api.avosms.com/v1/contact/add")!,
             headers: ["Content-Type": "application/x-www-form-urlencoded"],
             body: Data(
                 "id=me%40example.com&key=k3y-value&listContactId=12&contactName=Le+Gall".utf8))
-        let redacted = Redaction.redact(request, redactor: Self.redactor)
+        let redacted = Redaction.redact(request.sent, redactor: Self.redactor)
         #expect(
             redacted.body.map { String(decoding: $0, as: UTF8.self) }
                 == "id=***&key=***&listContactId=12&contactName=Le+Gall")
@@ -169,7 +180,7 @@ struct RedactionTests {
 
     @Test("the dry-run JSON has method, url, headers and body, secrets as ***")
     func dryRunJSON() {
-        let request = HTTPRequest(
+        let request = TestRequest(
             method: .post, url: URL(string: "https://api.octopush.com/v1/public/contact/create")!,
             headers: [
                 "api-login": "me@example.com", "api-key": "k3y-value",
@@ -177,7 +188,7 @@ struct RedactionTests {
             ],
             body: Data(
                 #"{"contacts":[{"phone_number":"+33612345678"}],"list_name":"Clients"}"#.utf8))
-        let json = Redaction.dryRunJSON(request, redactor: Self.redactor)
+        let json = Redaction.dryRunJSON(request.sent, redactor: Self.redactor)
         #expect(
             json == [
                 "request": [
@@ -197,15 +208,15 @@ struct RedactionTests {
 
     @Test("a form body is printed as its encoded text; no body is null")
     func dryRunJSONFormAndEmpty() {
-        let form = HTTPRequest(
+        let form = TestRequest(
             method: .post, url: URL(string: "https://api.avosms.com/v1/contact/delete")!,
             headers: ["Content-Type": "application/x-www-form-urlencoded"],
             body: Data("id=me%40example.com&key=k3y-value&listContactId=1".utf8))
         #expect(
-            Redaction.dryRunJSON(form, redactor: Self.redactor)["request"]?["body"]
+            Redaction.dryRunJSON(form.sent, redactor: Self.redactor)["request"]?["body"]
                 == "id=***&key=***&listContactId=1")
-        let get = HTTPRequest(method: .get, url: URL(string: "http://h/v1?apiKey=k3y-value")!)
-        let json = Redaction.dryRunJSON(get, redactor: Self.redactor)
+        let get = TestRequest(method: .get, url: URL(string: "http://h/v1?apiKey=k3y-value")!)
+        let json = Redaction.dryRunJSON(get.sent, redactor: Self.redactor)
         #expect(json["request"]?["body"] == .null)
         #expect(json["request"]?["url"] == "http://h/v1?apiKey=***")
     }
@@ -247,39 +258,5 @@ struct RetryAfterTests {
         arguments: ["-5", "soon", "", "1.5", "Sun, 32 Nov 1994 08:49:37 GMT"])
     func unreadable(value: String) {
         #expect(RetryAfter.parse(value, now: Self.now) == nil)
-    }
-}
-
-@Suite("DryRunTransport")
-struct DryRunTransportTests {
-    @Test("a dry run records and shows every request, sends nothing, and says it was not sent")
-    func sendsNothing() async throws {
-        try await TestHTTPServer.withServer(script: []) { server in
-            let shown = Locked<[JSONValue]>([])
-            let redactor = Redactor(secrets: ["k3y"])
-            let dryRun = DryRunTransport { request in
-                let json = Redaction.dryRunJSON(request, redactor: redactor)
-                shown.withLock { $0.append(json) }
-            }
-            let request = HTTPRequest(
-                method: .post, url: server.url("/v1/contact/add?apiKey=k3y"), body: Data("{}".utf8))
-            let error = try #require(await contactError(dryRun, request))
-            #expect(DryRunTransport.isNotSent(error))
-            #expect(!error.isTransient)
-            #expect(!error.message.contains("k3y"))
-            #expect(dryRun.requests == [request])
-            #expect(
-                shown.value.first?["request"]?["url"]?.stringValue?.hasSuffix("apiKey=***") == true)
-            #expect(server.requests.isEmpty)
-        }
-    }
-
-    @Test("a dry run can answer with a scripted response")
-    func scriptedReply() async throws {
-        let dryRun = DryRunTransport(reply: { _ in HTTPResponse(status: 204) })
-        let response = try await dryRun.send(
-            HTTPRequest(method: .delete, url: URL(string: "http://h/x")!))
-        #expect(response.status == 204)
-        #expect(dryRun.requests.count == 1)
     }
 }

@@ -5,44 +5,69 @@ import ContactorTesting
 import Foundation
 import Testing
 
-@Suite("TokenBucket and RateLimitedTransport")
+@Suite("TokenBucket and RateLimitMiddleware")
 struct TokenBucketTests {
-    @Test("20 req/s shared by 4 workers against a real server: measured rate within 15 %")
-    func measuredRateMatchesLimit() async throws {
-        let limit = 20.0
-        let total = 45  // about two seconds at 50 ms apart
-        // The first arrivals include setting up the pool's connections (one per worker),
-        // which delays them and compresses the span on a loaded machine: measure the steady
-        // state after them.
-        let warmUp = 4
-        try await TestHTTPServer.withServer(script: []) { server in
-            try await withTestTransport { transport in
-                let bucket = TokenBucket(rate: limit, burst: 1)
-                let limited = RateLimitedTransport(wrapping: transport, bucket: bucket)
-                let remaining = Locked(total)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for _ in 0..<4 {
-                        group.addTask {
-                            while remaining.withLock({ count -> Bool in
-                                count -= 1
-                                return count >= 0
-                            }) {
-                                _ = try await limited.send(
-                                    HTTPRequest(
-                                        method: .post, url: server.url("/v1"), body: Data("{}".utf8)
-                                    ))
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
-                }
-                let times = server.requests.map(\.receivedAt).sorted()
-                try #require(times.count == total)
-                let span = times[warmUp].duration(to: times[total - 1]).seconds
-                let measured = Double(total - 1 - warmUp) / span
-                #expect(abs(measured - limit) / limit <= 0.15, "measured \(measured) req/s")
-            }
+    static func context(_ limit: RateLimit?, account: String = "me") -> RequestContext {
+        RequestContext(provider: "octopush", account: account, rateLimit: limit)
+    }
+
+    @Test("at 20 req/s, 21 requests through the middleware take exactly one second of the clock")
+    func requestsAreSpacedByTheRate() async throws {
+        let clock = ImmediateClock()
+        let transport = MockTransport.text(status: 200)
+        let pipeline = RequestPipeline(
+            transport: transport,
+            middlewares: [RateLimitMiddleware(limiter: RateLimiter(clock: clock))])
+        let request = TestRequest(method: .post, url: URL(string: "http://h/v1")!)
+        for _ in 0..<21 {
+            _ = try await pipeline.send(request, context: Self.context(RateLimit(rate: 20)))
         }
+        #expect(transport.requests.count == 21)
+        #expect(close(clock.now.offset, .seconds(1)))
+        #expect(clock.sleeps.count == 20)
+    }
+
+    @Test("four workers of one account share one bucket; other accounts have their own")
+    func oneBucketPerAccount() async throws {
+        let clock = ImmediateClock()
+        let limiter = RateLimiter(clock: clock)
+        let limit = RateLimit(rate: 20)
+        let shared = limiter.bucket(provider: "octopush", account: "me", limit: limit)
+        #expect(limiter.bucket(provider: "octopush", account: "me", limit: limit) === shared)
+        #expect(limiter.bucket(provider: "octopush", account: "you", limit: limit) !== shared)
+        #expect(limiter.bucket(provider: "avosms", account: "me", limit: limit) !== shared)
+
+        let transport = MockTransport.text(status: 200)
+        let request = TestRequest(method: .post, url: URL(string: "http://h/v1")!)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let pipeline = RequestPipeline(
+                        transport: transport, middlewares: [RateLimitMiddleware(limiter: limiter)])
+                    for _ in 0..<10 {
+                        _ = try await pipeline.send(request, context: Self.context(limit))
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(transport.requests.count == 40)
+        // 40 requests at 20 req/s: the first goes at once, the others 50 ms apart.
+        #expect(clock.now.offset >= .milliseconds(1950))
+    }
+
+    @Test("a request without a rate limit passes straight through")
+    func noLimitNoWait() async throws {
+        let clock = ImmediateClock()
+        let pipeline = RequestPipeline(
+            transport: MockTransport.text(status: 200),
+            middlewares: [RateLimitMiddleware(limiter: RateLimiter(clock: clock))])
+        for _ in 0..<5 {
+            _ = try await pipeline.send(
+                TestRequest(method: .get, url: URL(string: "http://h/")!),
+                context: Self.context(nil))
+        }
+        #expect(clock.sleeps.isEmpty)
     }
 
     @Test("a burst lets that many requests go at once, then the rate applies")
@@ -108,21 +133,24 @@ struct TokenBucketTests {
         #expect(start.duration(to: clock.now) >= .seconds(2))
     }
 
-    @Test("RateLimitedTransport feeds a server's 429 and its Retry-After back to the bucket")
-    func transportFeedsRateLimit() async throws {
+    @Test("RateLimitMiddleware feeds a server's 429 and its Retry-After back to the bucket")
+    func middlewareFeedsRateLimit() async throws {
         try await TestHTTPServer.withServer(
             script: [.status(429, headers: [("Retry-After", "3")])], otherwise: .status(200)
         ) { server in
             try await withTestTransport { transport in
                 let clock = ImmediateClock()
-                let bucket = TokenBucket(.init(rate: 20, burst: 1), clock: clock)
-                let limited = RateLimitedTransport(wrapping: transport, bucket: bucket)
-                let first = try await limited.send(
-                    HTTPRequest(method: .get, url: server.url("/v1")))
+                let limiter = RateLimiter(clock: clock)
+                let limit = RateLimit(rate: 20)
+                let pipeline = RequestPipeline(
+                    transport: transport, middlewares: [RateLimitMiddleware(limiter: limiter)])
+                let first = try await pipeline.send(
+                    TestRequest(method: .get, url: server.url("/v1")), context: Self.context(limit))
                 #expect(first.status == 429)
+                let bucket = limiter.bucket(provider: "octopush", account: "me", limit: limit)
                 #expect(await bucket.currentRate == 10)
-                let second = try await limited.send(
-                    HTTPRequest(method: .get, url: server.url("/v1")))
+                let second = try await pipeline.send(
+                    TestRequest(method: .get, url: server.url("/v1")), context: Self.context(limit))
                 #expect(second.status == 200)
                 #expect(clock.now.offset >= .seconds(3))
             }

@@ -94,7 +94,7 @@ import Testing
             let items = (contacts ?? []).map {
                 JSONValue.object(["phone_number": $0["phone_number"] ?? .null, "status": "added"])
             }
-            return HTTPResponse(
+            return MockResponse(
                 status: 201, body: JSONValue.object(["items": .array(items)]).encoded())
         }
         let context = ProviderContext(

@@ -32,23 +32,23 @@ enum AvosmsOctopushTestSupport {
     }
 
     /// The form fields of a request body, in order.
-    static func form(_ request: HTTPRequest) -> [String] {
+    static func form(_ request: SentRequest) -> [String] {
         FormEncoding.decode(String(decoding: request.body ?? Data(), as: UTF8.self))
             .map { "\($0.0)=\($0.1)" }
     }
 
     /// The JSON body of a request.
-    static func json(_ request: HTTPRequest) throws -> JSONValue {
+    static func json(_ request: SentRequest) throws -> JSONValue {
         try JSONValue.decode(try #require(request.body))
     }
 
     /// A JSON response.
     static func response(
-        _ status: Int, _ body: JSONValue, headers: HTTPHeaders = [:]
-    ) -> HTTPResponse {
+        _ status: Int, _ body: JSONValue, headers: [String: String] = [:]
+    ) -> MockResponse {
         var all = headers
-        all.set("Content-Type", "application/json")
-        return HTTPResponse(status: status, headers: all, body: body.encoded())
+        all["Content-Type"] = "application/json"
+        return MockResponse(status: status, headers: all, body: body.encoded())
     }
 
     /// Whether `text` shows any of `secrets`.

@@ -19,6 +19,9 @@ struct AvosmsCodeCase: Sendable, CustomTestStringConvertible {
 
 @Suite("Avosms adapter")
 struct AvosmsProviderTests {
+    /// The test credentials as a client takes them.
+    static let credentialValues = ["id": Support.avosmsID, "key": Support.avosmsKey]
+
     let provider = AvosmsProvider()
 
     func context(
@@ -64,10 +67,10 @@ struct AvosmsProviderTests {
         #expect(results == [.added()])
         let request = try #require(transport.requests.first)
         #expect(transport.requests.count == 1)
-        #expect(request.method == .post)
+        #expect(request.method == "POST")
         #expect(request.url.absoluteString == "https://api.avosms.com/v1/contact/add")
-        #expect(request.headers["Content-Type"] == "application/x-www-form-urlencoded")
-        #expect(request.headers["Accept"] == "application/json")
+        #expect(request.header("Content-Type") == "application/x-www-form-urlencoded")
+        #expect(request.header("Accept") == "application/json")
         #expect(
             Support.form(request) == [
                 "id=\(Support.avosmsID)", "key=\(Support.avosmsKey)", "listContactId=4242",
@@ -102,10 +105,10 @@ struct AvosmsProviderTests {
 
         #expect(results == [.deleted()])
         let request = try #require(transport.requests.first)
-        #expect(request.method == .post)
+        #expect(request.method == "POST")
         #expect(request.url.absoluteString == "https://api.avosms.com/v1/contact/delete")
-        #expect(request.headers["Content-Type"] == "application/x-www-form-urlencoded")
-        #expect(request.headers["Accept"] == "application/json")
+        #expect(request.header("Content-Type") == "application/x-www-form-urlencoded")
+        #expect(request.header("Accept") == "application/json")
         #expect(
             Support.form(request) == [
                 "id=\(Support.avosmsID)", "key=\(Support.avosmsKey)", "listContactId=4242",
@@ -247,14 +250,14 @@ struct AvosmsProviderTests {
     // MARK: - Unexpected answers and HTTP failures
 
     @Test(arguments: [
-        HTTPResponse(status: 200, body: Data("<html>Gateway</html>".utf8)),
-        HTTPResponse(status: 200, body: Data(#"{"status":"success"}"#.utf8)),
-        HTTPResponse(status: 200, body: Data("[1,2,3]".utf8)),
-        HTTPResponse(status: 200, body: Data(#"{"code":{"nested":true}}"#.utf8)),
-        HTTPResponse(status: 200),
-        HTTPResponse(status: 404, body: Data("Not Found".utf8)),
+        MockResponse(status: 200, body: Data("<html>Gateway</html>".utf8)),
+        MockResponse(status: 200, body: Data(#"{"status":"success"}"#.utf8)),
+        MockResponse(status: 200, body: Data("[1,2,3]".utf8)),
+        MockResponse(status: 200, body: Data(#"{"code":{"nested":true}}"#.utf8)),
+        MockResponse(status: 200),
+        MockResponse(status: 404, body: Data("Not Found".utf8)),
     ])
-    func unexpectedAnswerFailsTheContactWithProviderError(_ response: HTTPResponse) async throws {
+    func unexpectedAnswerFailsTheContactWithProviderError(_ response: MockResponse) async throws {
         let results = try await provider.add(
             [try fullContact()], to: "1", context: context(MockTransport { _ in response }))
         let error = try #require(results.first?.error)
@@ -327,11 +330,12 @@ struct AvosmsProviderTests {
         #expect(provider.checkList(list, options: [:], for: .add)?.code == .missingField)
         #expect(provider.checkList("12", options: [:], for: .add) == nil)
         let transport = MockTransport.unreachable
-        let error = await #expect(throws: ContactError.self) {
-            try await provider.add([try fullContact()], to: list, context: context(transport))
-        }
-        #expect(error?.code == .missingField)
-        #expect(error?.field == "list")
+        let error = await ClientSupport.refusal(
+            provider, transport, credentials: Self.credentialValues, list: list,
+            contacts: [try fullContact()])
+        #expect(error?.code == .invalidList)
+        #expect(error?.reason?.code == .missingField)
+        #expect(error?.reason?.field == "list")
         #expect(transport.requests.isEmpty)
     }
 
@@ -344,22 +348,22 @@ struct AvosmsProviderTests {
         #expect(checked.message.contains("'\(field)'"))
 
         let transport = MockTransport.unreachable
-        let results = try await provider.add([contact], to: "1", context: context(transport))
-        #expect(results.map(\.status) == [.rejected])
-        #expect(results.first?.error?.code == .invalidField)
+        let outcomes = try await ClientSupport.run(
+            provider, transport, credentials: Self.credentialValues, list: "1",
+            contacts: [contact], options: RunOptions(unsupportedFields: .reject))
+        #expect(outcomes.map(\.result.status) == [.rejected])
+        #expect(outcomes.first?.result.error?.code == .invalidField)
         #expect(transport.requests.isEmpty)
     }
 
-    @Test func missingCredentialNamesTheVariableAndSendsNothing() async throws {
+    @Test func aMissingCredentialIsRefusedByTheClientNamingItAndNothingIsSent() async throws {
         let transport = MockTransport.unreachable
-        let error = await #expect(throws: ContactError.self) {
-            try await provider.add(
-                [try fullContact()], to: "1",
-                context: context(
-                    transport, credentials: Credentials(["id": Support.avosmsID])))
-        }
-        #expect(error?.code == .authFailed)
-        #expect(error?.message.contains("CONTACTOR_AVOSMS_KEY") == true)
+        let error = await ClientSupport.refusal(
+            provider, transport, credentials: ["id": Support.avosmsID], list: "1",
+            contacts: [try fullContact()])
+        #expect(error?.code == .missingCredential)
+        #expect(error?.credentialKey == "key")
+        #expect(error?.provider == "avosms")
         #expect(transport.requests.isEmpty)
     }
 
@@ -446,14 +450,14 @@ struct AvosmsProviderTests {
             Support.avosmsID.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!,
         ]
         let echo = "bad id \(Support.avosmsID) / key \(Support.avosmsKey)"
-        let responses: [HTTPResponse] = [
+        let responses: [MockResponse] = [
             Support.response(200, ["status": .string(echo), "code": "ERR_100"]),
             Support.response(200, ["status": .string(echo), "code": "ERR_103"]),
             Support.response(200, ["message": .string(echo), "code": .string(echo)]),
             Support.response(401, ["message": .string(echo)]),
             Support.response(429, ["message": .string(echo)]),
             Support.response(500, ["message": .string(echo)]),
-            HTTPResponse(status: 200, body: Data(echo.utf8)),
+            MockResponse(status: 200, body: Data(echo.utf8)),
         ]
         var seen: [ContactError] = []
         for response in responses {

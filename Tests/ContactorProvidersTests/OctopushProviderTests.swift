@@ -18,6 +18,11 @@ struct OctopushHTTPCase: Sendable, CustomTestStringConvertible {
 
 @Suite("Octopush adapter")
 struct OctopushProviderTests {
+    /// The test credentials as a client takes them.
+    static let credentialValues = [
+        "api_login": Support.octopushLogin, "api_key": Support.octopushKey,
+    ]
+
     let provider = OctopushProvider()
 
     func context(
@@ -77,12 +82,12 @@ struct OctopushProviderTests {
         #expect(results == [.added(), .added()])
         #expect(transport.requests.count == 1)
         let request = try #require(transport.requests.first)
-        #expect(request.method == .post)
+        #expect(request.method == "POST")
         #expect(request.url.absoluteString == "https://api.octopush.com/v1/public/contact/create")
-        #expect(request.headers["Content-Type"] == "application/json")
-        #expect(request.headers["Accept"] == "application/json")
-        #expect(request.headers["api-login"] == Support.octopushLogin)
-        #expect(request.headers["api-key"] == Support.octopushKey)
+        #expect(request.header("Content-Type") == "application/json")
+        #expect(request.header("Accept") == "application/json")
+        #expect(request.header("api-login") == Support.octopushLogin)
+        #expect(request.header("api-key") == Support.octopushKey)
         let body = try Support.json(request)
         let expected: JSONValue = [
             "contacts": [
@@ -165,12 +170,12 @@ struct OctopushProviderTests {
         #expect(results == [.deleted(), .deleted()])
         let request = try #require(transport.requests.first)
         #expect(transport.requests.count == 1)
-        #expect(request.method == .delete)
+        #expect(request.method == "DELETE")
         #expect(request.url.absoluteString == "https://api.octopush.com/v1/public/contact/delete")
-        #expect(request.headers["Content-Type"] == "application/json")
-        #expect(request.headers["Accept"] == "application/json")
-        #expect(request.headers["api-login"] == Support.octopushLogin)
-        #expect(request.headers["api-key"] == Support.octopushKey)
+        #expect(request.header("Content-Type") == "application/json")
+        #expect(request.header("Accept") == "application/json")
+        #expect(request.header("api-login") == Support.octopushLogin)
+        #expect(request.header("api-key") == Support.octopushKey)
         #expect(
             try Support.json(request) == [
                 "phone_numbers": ["+33612345678", "+447911123456"], "list_name": "my_list",
@@ -277,7 +282,7 @@ struct OctopushProviderTests {
     func successWithoutItemsFailsEveryContact(_ body: Data) async throws {
         let results = try await provider.add(
             try docContacts(), to: "l",
-            context: context(MockTransport { _ in HTTPResponse(status: 201, body: body) }))
+            context: context(MockTransport { _ in MockResponse(status: 201, body: body) }))
         #expect(results.map(\.status) == [.failed, .failed])
         #expect(results.allSatisfy { $0.error?.code == .providerError })
         #expect(results[0].error?.message.contains("without an items list") == true)
@@ -318,12 +323,10 @@ struct OctopushProviderTests {
     )
         async throws
     {
-        let transport = MockTransport.json(
-            status: testCase.status, ["message": "Octopush says no", "code": 1234])
-        let transportWithRetry = MockTransport { request in
-            var response = try await transport.send(request)
-            response.headers.add("Retry-After", "5")
-            return response
+        let transportWithRetry = MockTransport { _ in
+            .json(
+                testCase.status, ["message": "Octopush says no", "code": 1234],
+                headers: ["Retry-After": "5"])
         }
         let contacts = try docContacts()
         let error = await #expect(throws: ContactError.self) {
@@ -382,17 +385,12 @@ struct OctopushProviderTests {
 
         let transport = MockTransport.unreachable
         for operation in [ContactOperation.add, .delete] {
-            let error = await #expect(throws: ContactError.self) {
-                if operation == .add {
-                    _ = try await provider.add(
-                        try docContacts(), to: long, context: context(transport))
-                } else {
-                    _ = try await provider.delete(
-                        try docContacts(), from: long, context: context(transport))
-                }
-            }
-            #expect(error?.code == .fieldTooLong)
-            #expect(error?.field == "list_name")
+            let error = await ClientSupport.refusal(
+                provider, transport, credentials: Self.credentialValues, operation: operation,
+                list: long, contacts: try docContacts())
+            #expect(error?.code == .invalidList)
+            #expect(error?.reason?.code == .fieldTooLong)
+            #expect(error?.reason?.field == "list_name")
         }
         #expect(transport.requests.isEmpty)
     }
@@ -413,22 +411,20 @@ struct OctopushProviderTests {
         #expect(configured.checkList("l", options: [:], for: .add)?.field == "tag_name")
 
         let transport = MockTransport.unreachable
-        let error = await #expect(throws: ContactError.self) {
-            try await provider.add(
-                try docContacts(), to: "l", context: context(transport, options: ["tag_name": long])
-            )
-        }
-        #expect(error?.code == .fieldTooLong)
-        #expect(error?.field == "tag_name")
+        let error = await ClientSupport.refusal(
+            provider, transport, credentials: Self.credentialValues, list: "l",
+            contacts: try docContacts(), options: RunOptions(providerOptions: ["tag_name": long]))
+        #expect(error?.reason?.code == .fieldTooLong)
+        #expect(error?.reason?.field == "tag_name")
         #expect(transport.requests.isEmpty)
     }
 
     @Test func emptyListIsRefusedLocally() async throws {
         let transport = MockTransport.unreachable
-        let error = await #expect(throws: ContactError.self) {
-            try await provider.delete(try docContacts(), from: " ", context: context(transport))
-        }
-        #expect(error?.code == .missingField)
+        let error = await ClientSupport.refusal(
+            provider, transport, credentials: Self.credentialValues, operation: .delete, list: " ",
+            contacts: try docContacts())
+        #expect(error?.reason?.code == .missingField)
         #expect(transport.requests.isEmpty)
     }
 
@@ -457,36 +453,36 @@ struct OctopushProviderTests {
         #expect(checked.field == field)
 
         let transport = MockTransport.unreachable
-        let results = try await provider.add([contact], to: "l", context: context(transport))
-        #expect(results.map(\.status) == [.rejected])
-        #expect(results[0].error?.code == .invalidField)
+        let outcomes = try await ClientSupport.run(
+            provider, transport, credentials: Self.credentialValues, list: "l", contacts: [contact],
+            options: RunOptions(unsupportedFields: .reject))
+        #expect(outcomes.map(\.result.status) == [.rejected])
+        #expect(outcomes[0].result.error?.code == .invalidField)
         #expect(transport.requests.isEmpty)
     }
 
     @Test func refusedContactIsLeftOutOfTheRequestOthersGo() async throws {
         let transport = MockTransport.json(status: 201, items([("+447911123456", "added")]))
-        let results = try await provider.add(
-            [
+        let outcomes = try await ClientSupport.run(
+            provider, transport, credentials: Self.credentialValues, list: "l",
+            contacts: [
                 Contact(phone: try Support.phone("+33612345678"), fields: ["param6": "x"]),
                 Contact(phone: try Support.phone("+447911123456")),
-            ], to: "l", context: context(transport))
-        #expect(results.map(\.status) == [.rejected, .added])
+            ], options: RunOptions(unsupportedFields: .reject))
+        #expect(outcomes.map(\.result.status) == [.rejected, .added])
         #expect(
             try Support.json(try #require(transport.requests.first))["contacts"] == [
                 ["phone_number": "+447911123456"]
             ])
     }
 
-    @Test func missingCredentialNamesTheVariableAndSendsNothing() async throws {
+    @Test func aMissingCredentialIsRefusedByTheClientNamingItAndNothingIsSent() async throws {
         let transport = MockTransport.unreachable
-        let error = await #expect(throws: ContactError.self) {
-            try await provider.add(
-                try docContacts(), to: "l",
-                context: context(
-                    transport, credentials: Credentials(["api_login": Support.octopushLogin])))
-        }
-        #expect(error?.code == .authFailed)
-        #expect(error?.message.contains("CONTACTOR_OCTOPUSH_API_KEY") == true)
+        let error = await ClientSupport.refusal(
+            provider, transport, credentials: ["api_login": Support.octopushLogin], list: "l",
+            contacts: try docContacts())
+        #expect(error?.code == .missingCredential)
+        #expect(error?.credentialKey == "api_key")
         #expect(transport.requests.isEmpty)
     }
 
@@ -575,7 +571,7 @@ struct OctopushProviderTests {
         for status in [400, 401, 403, 404, 422, 429, 500, 418] {
             for body in [
                 Support.response(status, ["message": .string(echo), "code": .string(echo)]),
-                HTTPResponse(status: status, body: Data(echo.utf8)),
+                MockResponse(status: status, body: Data(echo.utf8)),
             ] {
                 let transport = MockTransport { _ in body }
                 for operation in [ContactOperation.add, .delete] {

@@ -37,16 +37,16 @@ import Testing
             birthday: birthday.flatMap(CalendarDate.init), fields: fields)
     }
 
-    func body(_ request: HTTPRequest) throws -> JSONValue {
+    func body(_ request: SentRequest) throws -> JSONValue {
         try JSONValue.decode(try #require(request.body))
     }
 
     static func reply(
-        _ status: Int, _ json: JSONValue, headers: HTTPHeaders = [:]
+        _ status: Int, _ json: JSONValue, headers: [String: String] = [:]
     )
         -> MockTransport
     {
-        MockTransport { _ in HTTPResponse(status: status, headers: headers, body: json.encoded()) }
+        MockTransport { _ in MockResponse(status: status, headers: headers, body: json.encoded()) }
     }
 
     // MARK: Requests
@@ -62,12 +62,12 @@ import Testing
         #expect(results == [.added(id: "1001")])
         let request = try #require(transport.requests.first)
         #expect(transport.requests.count == 1)
-        #expect(request.method == .post)
+        #expect(request.method == "POST")
         #expect(request.url.absoluteString == "https://api.smsgatewayapi.com/v1/contact")
-        #expect(request.headers["X-Client-Id"] == Self.clientID)
-        #expect(request.headers["X-Client-Secret"] == Self.clientSecret)
-        #expect(request.headers["Content-Type"] == "application/json")
-        #expect(request.headers["Accept"] == "application/json")
+        #expect(request.header("X-Client-Id") == Self.clientID)
+        #expect(request.header("X-Client-Secret") == Self.clientSecret)
+        #expect(request.header("Content-Type") == "application/json")
+        #expect(request.header("Accept") == "application/json")
         let sent = try body(request)
         #expect(sent["phone"] == "436501234567")
         #expect(sent["groupid"] == "4711")
@@ -132,7 +132,7 @@ import Testing
         let transport = Self.reply(200, ["ID": [1]])
         let slow = SMSGatewayAPIProvider(configuration: .init(requestTimeout: .seconds(9)))
         _ = try await slow.add([try contact(Self.numbers[0])], to: "1", context: context(transport))
-        #expect(transport.requests[0].timeout == .seconds(9))
+        #expect(transport.requestContexts[0].timeout == .seconds(9))
     }
 
     // MARK: Answers
@@ -237,7 +237,7 @@ import Testing
 
     struct StatusCase: Sendable, CustomStringConvertible {
         var status: Int
-        var headers: HTTPHeaders = [:]
+        var headers: [String: String] = [:]
         var code: ContactError.Code
         var transient: Bool
         var retryAfter: Duration? = nil
@@ -294,16 +294,14 @@ import Testing
         #expect(!error.description.contains(Self.clientSecret))
     }
 
-    @Test func aMissingCredentialNamesTheVariableAndSendsNothing() async throws {
+    @Test func aMissingCredentialIsRefusedByTheClientNamingItAndNothingIsSent() async throws {
         let transport = MockTransport.unreachable
-        let error = try await #require(throws: ContactError.self) {
-            try await provider.add(
-                [try contact(Self.numbers[0])], to: "1",
-                context: context(transport, credentials: ["client_id": Self.clientID]))
-        }
-        #expect(error.code == .authFailed)
-        #expect(error.message.contains("CONTACTOR_SMSGATEWAYAPI_CLIENT_SECRET"))
-        #expect(!error.description.contains(Self.clientID))
+        let error = try #require(
+            await ClientSupport.refusal(
+                provider, transport, credentials: ["client_id": Self.clientID], list: "1",
+                contacts: [try contact(Self.numbers[0])]))
+        #expect(error.code == .missingCredential)
+        #expect(error.credentialKey == "client_secret")
         #expect(transport.requests.isEmpty)
     }
 

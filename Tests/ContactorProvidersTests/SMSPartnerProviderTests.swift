@@ -32,26 +32,26 @@ import Testing
             lastName: last, birthday: birthday.flatMap(CalendarDate.init), fields: fields)
     }
 
-    func body(_ request: HTTPRequest) throws -> JSONValue {
+    func body(_ request: SentRequest) throws -> JSONValue {
         try JSONValue.decode(try #require(request.body))
     }
 
-    func query(_ request: HTTPRequest) -> [String: String] {
+    func query(_ request: SentRequest) -> [String: String] {
         let items = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?.queryItems
         return Dictionary(
             (items ?? []).map { ($0.name, $0.value ?? "") }, uniquingKeysWith: { $1 })
     }
 
     static func reply(
-        _ status: Int, _ json: JSONValue, headers: HTTPHeaders = [:]
+        _ status: Int, _ json: JSONValue, headers: [String: String] = [:]
     )
         -> MockTransport
     {
-        MockTransport { _ in HTTPResponse(status: status, headers: headers, body: json.encoded()) }
+        MockTransport { _ in MockResponse(status: status, headers: headers, body: json.encoded()) }
     }
 
-    static func response(_ json: JSONValue, status: Int = 200) -> HTTPResponse {
-        HTTPResponse(status: status, body: json.encoded())
+    static func response(_ json: JSONValue, status: Int = 200) -> MockResponse {
+        MockResponse(status: status, body: json.encoded())
     }
 
     // MARK: Add
@@ -78,10 +78,10 @@ import Testing
         #expect(results == [.added(id: "c-7781")])
         #expect(transport.requests.count == 1)
         let request = transport.requests[0]
-        #expect(request.method == .post)
+        #expect(request.method == "POST")
         #expect(request.url.absoluteString == "http://api.smspartner.fr/v1/contact/add")
-        #expect(request.headers["Content-Type"] == "application/json")
-        #expect(request.headers["Accept"] == "application/json")
+        #expect(request.header("Content-Type") == "application/json")
+        #expect(request.header("Accept") == "application/json")
         let sent = try body(request)
         #expect(sent["apiKey"] == .string(Self.apiKey))
         #expect(sent["groupId"] == "G-12")
@@ -230,7 +230,7 @@ import Testing
 
     struct StatusCase: Sendable, CustomStringConvertible {
         var status: Int
-        var headers: HTTPHeaders = [:]
+        var headers: [String: String] = [:]
         var code: ContactError.Code
         var transient: Bool
         var retryAfter: Duration? = nil
@@ -311,7 +311,7 @@ import Testing
         let requests = transport.requests
         #expect(requests.count == 4)
         for (index, request) in requests.prefix(3).enumerated() {
-            #expect(request.method == .get)
+            #expect(request.method == "GET")
             #expect(request.url.path == "/v1/contact/list")
             #expect(request.body == nil)
             #expect(
@@ -320,7 +320,7 @@ import Testing
                 ])
         }
         let delete = requests[3]
-        #expect(delete.method == .post)
+        #expect(delete.method == "POST")
         #expect(delete.url.absoluteString == "http://api.smspartner.fr/v1/contact/delete")
         #expect(delete.url.query == nil)
         #expect(try body(delete) == ["apiKey": .string(Self.apiKey), "contactId": "c-target"])
@@ -334,7 +334,7 @@ import Testing
         #expect(results[0].status == .skipped)
         #expect(results[0].error?.code == .notInList)
         #expect(transport.requests.count == 2)
-        #expect(transport.requests.allSatisfy { $0.method == .get })
+        #expect(transport.requests.allSatisfy { $0.method == "GET" })
     }
 
     @Test func deleteStopsScanningOnceTotalContactsWereSeen() async throws {
@@ -370,8 +370,8 @@ import Testing
         let batch = [try contact("+33611000103"), try contact("0611000117")]
         let results = try await provider.delete(batch, from: "G-12", context: context(transport))
         #expect(results == [.deleted(id: "id-1-3"), .deleted(id: "id-1-17")])
-        #expect(transport.requests.filter { $0.method == .get }.count == 1)
-        #expect(transport.requests.filter { $0.method == .post }.count == 2)
+        #expect(transport.requests.filter { $0.method == "GET" }.count == 1)
+        #expect(transport.requests.filter { $0.method == "POST" }.count == 2)
     }
 
     @Test func aDelete404IsSkippedNotInList() async throws {
@@ -454,7 +454,8 @@ import Testing
         let descriptor = provider.descriptor
         #expect(descriptor.name == "smspartner")
         #expect(descriptor.credentialKeys == ["api_key"])
-        #expect(descriptor.defaultEndpoint.absoluteString == "http://api.smspartner.fr")
+        // https, although the docs mix http and https: the API key travels in the body.
+        #expect(descriptor.defaultEndpoint.absoluteString == "https://api.smspartner.fr")
         #expect(descriptor.defaultRegion == "FR")
         #expect(descriptor.operations == [.add, .delete])
         #expect(descriptor.batchSize(for: .add) == 500)
@@ -555,15 +556,14 @@ import Testing
             ])
     }
 
-    @Test func aMissingAPIKeyNamesTheVariableAndSendsNothing() async throws {
+    @Test func aMissingAPIKeyIsRefusedByTheClientAndNothingIsSent() async throws {
         let transport = MockTransport.unreachable
-        let error = try await #require(throws: ContactError.self) {
-            try await provider.delete(
-                [try contact("+33612345678")], from: "G-12",
-                context: context(transport, credentials: [:]))
-        }
-        #expect(error.code == .authFailed)
-        #expect(error.message.contains("CONTACTOR_SMSPARTNER_API_KEY"))
+        let error = try #require(
+            await ClientSupport.refusal(
+                provider, transport, credentials: [:], operation: .delete, list: "G-12",
+                contacts: [try contact("+33612345678")]))
+        #expect(error.code == .missingCredential)
+        #expect(error.credentialKey == "api_key")
         #expect(transport.requests.isEmpty)
     }
 }

@@ -6,21 +6,21 @@ import Testing
     private func refusal(
         _ client: ContactorClient, operation: ContactOperation = .add, provider: String = "memory",
         list: String = "l"
-    ) async -> ContactError? {
+    ) async -> ContactorError? {
         do {
             _ = try await client.importRecords(
                 GeneratedRecords(phones: mobiles(2)), operation: operation, provider: provider,
                 list: list)
             return nil
         } catch {
-            return error as? ContactError
+            return error
         }
     }
 
     @Test func anUnknownProviderIsRefusedNamingTheKnownOnes() async {
         let client = makeClient([InMemoryProvider()])
         let error = await refusal(client, provider: "textmagic")
-        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.code == .unknownProvider)
         #expect(error?.message.contains("textmagic") == true)
         #expect(error?.message.contains("memory") == true)
     }
@@ -28,8 +28,9 @@ import Testing
     @Test func aListTheProviderRefusesStopsTheRunBeforeAnythingIsSent() async {
         let provider = InMemoryProvider()
         let error = await refusal(makeClient([provider]), list: "")
-        #expect(error?.code == .missingField)
-        #expect(error?.field == "list")
+        #expect(error?.code == .invalidList)
+        #expect(error?.reason?.code == .missingField)
+        #expect(error?.reason?.field == "list")
         #expect(await provider.receivedBatches.isEmpty)
     }
 
@@ -45,12 +46,14 @@ import Testing
         #expect(await provider.receivedBatches.isEmpty)
     }
 
-    @Test func aMissingCredentialIsRefusedNamingItsVariable() async {
+    @Test func aMissingCredentialIsRefusedNamingItsKey() async {
         let provider = InMemoryProvider(
             descriptor: InMemoryProvider.descriptor(credentialKeys: ["api_key"]))
         let error = await refusal(makeClient([provider]))
-        #expect(error?.code == .authFailed)
-        #expect(error?.message.contains("CONTACTOR_MEMORY_API_KEY") == true)
+        #expect(error?.code == .missingCredential)
+        #expect(error?.credentialKey == "api_key")
+        #expect(error?.provider == "memory")
+        #expect(error?.message.contains("'api_key'") == true)
         #expect(await provider.receivedBatches.isEmpty)
     }
 

@@ -59,16 +59,19 @@ func immediateRetry(_ attempts: Int) -> RetryPolicy {
     RetryPolicy(maxAttempts: attempts, initialBackoff: .zero, maxBackoff: .zero, jitter: 0)
 }
 
-/// A client over `providers` that cannot reach any network.
+/// A client over `providers` that cannot reach any network, whose retries wait on
+/// `clock` (which never waits).
 func makeClient(
     _ providers: [any ContactProvider], journal: (any RunJournal)? = nil,
     retry: RetryPolicy = immediateRetry(3), concurrency: Int = 2,
-    credentials: CredentialResolver = CredentialResolver(environment: [:])
+    credentials: CredentialResolver = CredentialResolver(),
+    clock: ImmediateClock = ImmediateClock()
 ) -> ContactorClient {
     ContactorClient(
         configuration: .init(
             transport: MockTransport.unreachable, providers: ProviderRegistry(providers),
-            retry: retry, concurrency: concurrency, journal: journal, credentials: credentials))
+            retry: retry, concurrency: concurrency, journal: journal, credentials: credentials,
+            clock: clock))
 }
 
 /// Every outcome of `run`.
@@ -80,3 +83,17 @@ func collect(_ run: ImportRun) async throws -> [RecordOutcome] {
 
 /// A transient provider error.
 let transientError = ContactError(.providerError, "temporarily unavailable", isTransient: true)
+
+/// A value shared by concurrent closures in a test.
+final class Locked<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    var value: Value { mutex.withLock { $0 } }
+
+    @discardableResult
+    func withLock<Result: Sendable>(_ body: (inout sending Value) -> Result) -> Result {
+        mutex.withLock { body(&$0) }
+    }
+}

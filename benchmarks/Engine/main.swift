@@ -94,7 +94,7 @@ func importToMemory(rows count: Int, batchSize: Int, concurrency: Int) async thr
         descriptor: InMemoryProvider.descriptor(batchSize: batchSize), keepsHistory: false)
     let client = ContactorClient(
         configuration: .init(
-            transport: DryRunTransport(), providers: ProviderRegistry([provider]),
+            transport: MockTransport.unreachable, providers: ProviderRegistry([provider]),
             concurrency: concurrency, logger: quietLogger(),
             credentials: CredentialResolver(environment: [:])))
     let run = try await client.importRecords(
@@ -145,18 +145,14 @@ func sandboxImport(
     concurrency: Int, rateLimit: Double? = nil
 ) async throws -> (seconds: Double, added: Int) {
     try await AsyncHTTPClientTransport.withTransport(configuration: .init(proxy: nil)) { http in
-        var transport: any HTTPTransport = http.logging(
-            to: quietLogger(), redactor: Redactor(secrets: []))
-        if let rateLimit {
-            transport = transport.rateLimited(by: TokenBucket(rate: rateLimit, burst: 1))
-        }
         let client = ContactorClient(
             configuration: .init(
-                transport: transport, providers: ProviderRegistry(BuiltInProviders.all),
+                transport: http, providers: ProviderRegistry(BuiltInProviders.all),
                 concurrency: concurrency, logger: quietLogger(),
                 credentials: CredentialResolver(
-                    explicit: SandboxDemo.standard.credentials(for: provider), environment: [:]
-                )))
+                    explicit: SandboxDemo.standard.credentials(for: provider)),
+                middlewares: [LoggingMiddleware()],
+                rateLimit: rateLimit.map { .perSecond($0) } ?? .unlimited))
         let started = ContinuousClock.now
         let run = try await client.importRecords(
             GeneratedRecords(count: rows), provider: provider, list: list,

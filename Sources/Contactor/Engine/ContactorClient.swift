@@ -3,10 +3,15 @@ import Logging
 
 /// The library's front door: the one value an embedding program creates and keeps.
 ///
-/// A client resolves providers by name from its own ``ProviderRegistry``, finds their
-/// credentials, and runs contacts through the pipeline — map, normalise, validate, batch,
-/// send with retries, and results in input order. It has no global state: two clients
-/// in one process share nothing but what you give both.
+/// A client owns the whole send pipeline. For each run it resolves the provider and its
+/// credentials once, has the provider check the list once, then streams the records
+/// through: map, normalise, validate (the provider's local rules, then the validators —
+/// once per record), batch, send through the middlewares and the transport, retry with
+/// its clock, journal, and yield the outcomes in input order. Adapters only build requests
+/// and read responses.
+///
+/// It has no global state: two clients in one process share nothing but what you give
+/// both.
 ///
 /// ```swift
 /// var providers = ProviderRegistry()
@@ -15,25 +20,37 @@ import Logging
 ///     configuration: .init(transport: myTransport, providers: providers))
 /// let outcomes = try await client.add(
 ///     [ContactDraft(phone: "06 12 34 56 78", firstName: "Ada")],
-///     provider: "octopush", list: "newsletter")
+///     provider: "octopush", list: "newsletter",
+///     options: RunOptions(credentials: ["api_login": login, "api_key": key]))
 /// ```
 public struct ContactorClient: Sendable {
     /// Everything a client needs, set once.
     public struct Configuration: Sendable {
-        /// The only way to the network (a real HTTP client, a dry-run recorder, a mock).
+        /// The only way to the network (a real HTTP client, a mock).
         public var transport: any HTTPTransport
         /// The providers, by name.
         public var providers: ProviderRegistry
-        /// When to send a failed request again.
+        /// When to send a failed request again: the pipeline's one retry layer.
         public var retry: RetryPolicy
         /// The most batches in flight at once, per run (at least 1).
         public var concurrency: Int
+        /// How many chunks of records are prepared at once (at least 1; one per core by
+        /// default).
+        public var preparationConcurrency: Int
         /// Where to log; credentials are never logged.
         public var logger: Logger
         /// Where import runs are recorded for `resume`, if anywhere.
         public var journal: (any RunJournal)?
         /// Where credentials come from.
         public var credentials: CredentialResolver
+        /// Work done around every request, outermost first (logging, recording, ...). A
+        /// ``RateLimitMiddleware`` for ``rateLimit`` always runs innermost, so that every
+        /// request a middleware lets through is counted.
+        public var middlewares: [any ClientMiddleware]
+        /// How fast each provider account is sent to.
+        public var rateLimit: RateLimitPolicy
+        let clock: EngineClock
+        let limiter: RateLimiter
 
         /// Creates a configuration.
         /// - Parameters:
@@ -41,23 +58,55 @@ public struct ContactorClient: Sendable {
         ///   - providers: The providers, by name.
         ///   - retry: When to send a failed request again.
         ///   - concurrency: The most batches in flight at once.
+        ///   - preparationConcurrency: How many chunks of records are prepared at once;
+        ///     the number of cores when `nil`.
         ///   - logger: Where to log.
         ///   - journal: Where import runs are recorded, if anywhere.
-        ///   - credentials: Where credentials come from; by default the process
-        ///     environment only.
-        public init(
+        ///   - credentials: Where credentials come from (nothing but the run's own values
+        ///     by default; the process environment is read only if you pass it).
+        ///   - middlewares: Work around every request, outermost first.
+        ///   - rateLimit: How fast each provider account is sent to.
+        ///   - clock: The clock the retries and rate limits wait on; tests pass one whose
+        ///     waits return at once.
+        public init<C: Clock>(
             transport: any HTTPTransport, providers: ProviderRegistry,
             retry: RetryPolicy = .standard, concurrency: Int = 4,
-            logger: Logger = Logger(label: "contactor"), journal: (any RunJournal)? = nil,
-            credentials: CredentialResolver = CredentialResolver()
-        ) {
+            preparationConcurrency: Int? = nil, logger: Logger = Logger(label: "contactor"),
+            journal: (any RunJournal)? = nil,
+            credentials: CredentialResolver = CredentialResolver(),
+            middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .providerDefault,
+            clock: C
+        ) where C.Duration == Duration {
             self.transport = transport
             self.providers = providers
             self.retry = retry
             self.concurrency = max(1, concurrency)
+            self.preparationConcurrency = max(
+                1, preparationConcurrency ?? ProcessInfo.processInfo.activeProcessorCount)
             self.logger = logger
             self.journal = journal
             self.credentials = credentials
+            self.middlewares = middlewares
+            self.rateLimit = rateLimit
+            self.clock = EngineClock(clock)
+            self.limiter = RateLimiter(clock: clock)
+        }
+
+        /// Creates a configuration whose retries and rate limits wait on the system's
+        /// continuous clock (see the other initialiser for the parameters).
+        public init(
+            transport: any HTTPTransport, providers: ProviderRegistry,
+            retry: RetryPolicy = .standard, concurrency: Int = 4,
+            preparationConcurrency: Int? = nil, logger: Logger = Logger(label: "contactor"),
+            journal: (any RunJournal)? = nil,
+            credentials: CredentialResolver = CredentialResolver(),
+            middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .providerDefault
+        ) {
+            self.init(
+                transport: transport, providers: providers, retry: retry,
+                concurrency: concurrency, preparationConcurrency: preparationConcurrency,
+                logger: logger, journal: journal, credentials: credentials,
+                middlewares: middlewares, rateLimit: rateLimit, clock: ContinuousClock())
         }
     }
 
@@ -70,44 +119,84 @@ public struct ContactorClient: Sendable {
     }
 
     /// The provider named `name`.
-    /// - Throws: ``ContactError`` `invalid_configuration` naming the known providers.
-    public func provider(named name: String) throws(ContactError) -> any ContactProvider {
+    /// - Throws: ``ContactorError`` `unknown_provider` naming the known providers.
+    public func provider(named name: String) throws(ContactorError) -> any ContactProvider {
         try configuration.providers.resolve(name)
     }
 
-    // MARK: Imports
+    // MARK: Runs
 
     /// Runs `records` (CSV rows, typically) through the pipeline and returns their outcomes,
     /// in input order, as they come.
     ///
     /// Everything that can refuse the run as a whole is checked before this returns, and
     /// then nothing has been sent: an unknown provider or an operation it does not support
-    /// (`invalid_configuration`, `unsupported_operation`), a list or options it refuses
-    /// (``ContactProvider/checkList(_:options:for:)``), a missing credential
-    /// (`auth_failed`), a journal run that cannot be resumed (`invalid_configuration`).
+    /// (`unknown_provider`, `unsupported_operation`), a list or options it refuses
+    /// (`invalid_list`, see ``ContactProvider/checkList(_:options:for:)``), a missing
+    /// credential (`missing_credential`), a journal run that cannot be resumed
+    /// (`cannot_resume`).
     ///
-    /// With a journal configured and ``RunOptions/runInfo`` set, the run is recorded: every
-    /// outcome is durable in the journal before it is yielded. With ``RunOptions/resume``,
-    /// the last unfinished run continues: its lines with a final outcome are not sent
-    /// again, and their recorded outcomes are yielded again (``RecordOutcome/isReplayed``)
-    /// so the output stays complete. A run is marked finished only when it went through
-    /// the whole input, did not stop early, and left no record `failed`; otherwise a later
-    /// `resume` sends its failed and missing lines.
+    /// With a journal configured and ``RunOptions/runInfo`` set, the run is recorded: each
+    /// batch's outcomes are durable in the journal as soon as the provider answered, and
+    /// every outcome before it is yielded. With ``RunOptions/resume``, the last unfinished
+    /// run continues: its lines with a final outcome are not sent again, and their
+    /// recorded outcomes are yielded again (``RecordOutcome/isReplayed``) so the output
+    /// stays complete. A run is marked finished only when it went through the whole input,
+    /// did not stop early, and left no record `failed`; otherwise a later `resume` sends
+    /// its failed and missing lines.
     ///
     /// - Parameters:
     ///   - records: The input; read lazily, never all at once.
-    ///   - operation: `add` or `delete`.
+    ///   - operation: `add`, `update` or `delete`.
     ///   - provider: The provider's name.
     ///   - list: The list at the provider.
     ///   - options: Everything else.
     /// - Returns: The run, a sequence of one ``RecordOutcome`` per record.
-    /// - Throws: ``ContactError`` when the run is refused before anything is sent.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent.
     public func importRecords<Records: AsyncSequence & Sendable>(
         _ records: Records, operation: ContactOperation = .add, provider: String,
         list: String, options: RunOptions = RunOptions()
-    ) async throws -> ImportRun where Records.Element == InputRecord {
-        try await start(operation: operation, provider: provider, list: list, options: options) {
-            engine, emit in
+    ) async throws(ContactorError) -> ImportRun where Records.Element == InputRecord {
+        let engine = try makeEngine(
+            operation: operation, provider: provider, list: list, options: options)
+        return try await start(engine, options: options) { engine, emit in
+            try await engine.run(
+                records, source: { EngineSource(line: $0.line, payload: .record($0)) },
+                emit: emit)
+        }
+    }
+
+    /// Maps, normalises and checks `records` without sending anything: each outcome is
+    /// `valid`, `rejected` (or `failed` when a plugin broke), or `skipped` for a phone met
+    /// earlier in the input.
+    ///
+    /// - Parameters:
+    ///   - records: The input.
+    ///   - provider: A provider whose local rules apply too (field limits, custom fields
+    ///     it has a place for), and whose region reads national numbers; `nil` for none.
+    ///   - options: The region, mapper, validators and field policy; the rest is unused.
+    /// - Throws: ``ContactorError`` `unknown_provider`.
+    public func validate<Records: AsyncSequence & Sendable>(
+        _ records: Records, provider: String? = nil, options: RunOptions = RunOptions()
+    ) async throws(ContactorError) -> ImportRun where Records.Element == InputRecord {
+        let resolved = try provider.map { name throws(ContactorError) in
+            try self.provider(named: name)
+        }
+        let logger = options.logger ?? configuration.logger
+        let engine = Engine(
+            provider: resolved, operation: .add, list: "", mode: .validate,
+            context: ProviderContext(
+                transport: configuration.transport, credentials: Credentials([:]),
+                endpoint: URL(string: "about:blank")!, logger: logger),
+            preparer: preparer(for: resolved, operation: .add, options: options),
+            batchSize: 1, concurrency: 1, workers: configuration.preparationConcurrency,
+            retry: configuration.retry, clock: configuration.clock, logger: logger,
+            detectsDuplicates: options.detectsDuplicates, journal: nil, replay: nil,
+            state: RunState())
+        var plain = options
+        plain.runInfo = nil
+        plain.resume = false
+        return try await start(engine, options: plain) { engine, emit in
             try await engine.run(
                 records, source: { EngineSource(line: $0.line, payload: .record($0)) },
                 emit: emit)
@@ -121,8 +210,9 @@ public struct ContactorClient: Sendable {
     /// The drafts are normalised and checked like imported records; each outcome's
     /// ``RecordOutcome/line`` is the draft's 1-based position.
     /// - Returns: One outcome per draft, in order.
-    /// - Throws: ``ContactError`` when the run is refused before anything is sent (see
-    ///   ``importRecords(_:operation:provider:list:options:)``).
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent (see
+    ///   ``importRecords(_:operation:provider:list:options:)``); `CancellationError` when
+    ///   the calling task is cancelled (then some contacts may have been sent).
     public func add(
         _ drafts: [ContactDraft], provider: String, list: String,
         options: RunOptions = RunOptions()
@@ -135,7 +225,7 @@ public struct ContactorClient: Sendable {
     /// Adds contacts already normalised to `list`; they are still checked by the provider
     /// and the validators.
     /// - Returns: One outcome per contact, in order.
-    /// - Throws: ``ContactError`` when the run is refused before anything is sent.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent.
     public func add(
         _ contacts: [Contact], provider: String, list: String,
         options: RunOptions = RunOptions()
@@ -145,10 +235,22 @@ public struct ContactorClient: Sendable {
             operation: .add, provider: provider, list: list, options: options)
     }
 
+    /// Changes the fields of contacts already in `list` (drafts, phones as typed).
+    /// - Returns: One outcome per draft, in order.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent.
+    public func update(
+        _ drafts: [ContactDraft], provider: String, list: String,
+        options: RunOptions = RunOptions()
+    ) async throws -> [RecordOutcome] {
+        try await collect(
+            drafts.enumerated().map { .init(line: $0 + 1, payload: .draft($1)) },
+            operation: .update, provider: provider, list: list, options: options)
+    }
+
     /// Deletes contacts given as drafts (only the phone matters to most providers) from
     /// `list`.
     /// - Returns: One outcome per draft, in order.
-    /// - Throws: ``ContactError`` when the run is refused before anything is sent.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent.
     public func delete(
         _ drafts: [ContactDraft], provider: String, list: String,
         options: RunOptions = RunOptions()
@@ -160,7 +262,7 @@ public struct ContactorClient: Sendable {
 
     /// Deletes contacts already normalised from `list`.
     /// - Returns: One outcome per contact, in order.
-    /// - Throws: ``ContactError`` when the run is refused before anything is sent.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent.
     public func delete(
         _ contacts: [Contact], provider: String, list: String,
         options: RunOptions = RunOptions()
@@ -172,7 +274,7 @@ public struct ContactorClient: Sendable {
 
     /// Deletes the contacts with these phone numbers (as typed) from `list`.
     /// - Returns: One outcome per number, in order.
-    /// - Throws: ``ContactError`` when the run is refused before anything is sent.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent.
     public func delete(
         phones: [String], provider: String, list: String, options: RunOptions = RunOptions()
     ) async throws -> [RecordOutcome] {
@@ -187,66 +289,110 @@ public struct ContactorClient: Sendable {
         _ sources: [EngineSource], operation: ContactOperation, provider: String, list: String,
         options: RunOptions
     ) async throws -> [RecordOutcome] {
-        let run = try await start(
-            operation: operation, provider: provider, list: list, options: options
-        ) { engine, emit in
-            try await engine.run(ArraySequence(sources), source: { $0 }, emit: emit)
+        var options = options
+        options.runInfo = nil
+        options.resume = false
+        let engine = try makeEngine(
+            operation: operation, provider: provider, list: list, options: options)
+        let run = try await start(engine, options: options) { engine, emit in
+            try await engine.run(sources.async, source: { $0 }, emit: emit)
         }
         var outcomes: [RecordOutcome] = []
         outcomes.reserveCapacity(sources.count)
         for try await outcome in run { outcomes.append(outcome) }
+        // A cancelled caller gets no partial answer that looks complete.
+        try Task.checkCancellation()
         return outcomes
     }
 
-    private typealias Body =
-        @Sendable (ImportEngine, ([RecordOutcome]) async throws -> Void) async throws -> Void
+    private func preparer(
+        for provider: (any ContactProvider)?, operation: ContactOperation, options: RunOptions
+    ) -> RecordPreparer {
+        var onDropped: (@Sendable ([String]) -> Void)?
+        if let notice = options.onNotice {
+            let name = provider?.descriptor.name ?? ""
+            onDropped = { fields in
+                notice(RunNotice(kind: .fieldsNotSent, provider: name, fields: fields))
+            }
+        }
+        return RecordPreparer(
+            mapper: options.mapper, region: options.region, provider: provider,
+            operation: operation, validators: options.validators,
+            unsupportedFields: options.unsupportedFields, onDroppedFields: onDropped)
+    }
 
-    private func start(
-        operation: ContactOperation, provider name: String, list: String, options: RunOptions,
-        body: @escaping Body
-    ) async throws -> ImportRun {
+    /// Everything that can refuse a run, checked once, and the engine that will run it.
+    private func makeEngine(
+        operation: ContactOperation, provider name: String, list: String, options: RunOptions
+    ) throws(ContactorError) -> Engine {
         let provider = try configuration.providers.resolve(name)
         let descriptor = provider.descriptor
         guard descriptor.supports(operation) else {
-            throw ContactError(
+            throw ContactorError(
                 .unsupportedOperation, "\(operation) is not supported by \(descriptor.name)",
-                provider: descriptor.name, operation: operation)
+                provider: descriptor.name,
+                reason: provider.unsupported(operation))
         }
         if let error = provider.checkList(list, options: options.providerOptions, for: operation) {
-            throw error.attributed(to: descriptor.name, operation: operation)
+            throw ContactorError(
+                .invalidList, error.message, provider: descriptor.name,
+                reason: error.attributed(to: descriptor.name, operation: operation))
         }
         let credentials = try configuration.credentials.resolve(
             for: descriptor, overrides: options.credentials)
-        var logger = configuration.logger
+        var logger = options.logger ?? configuration.logger
         logger[metadataKey: "provider"] = "\(descriptor.name)"
+        let rateLimit = (options.rateLimit ?? configuration.rateLimit).limit(for: descriptor)
+        var middlewares = configuration.middlewares
+        if rateLimit != nil, options.mode == .send {
+            middlewares.append(RateLimitMiddleware(limiter: configuration.limiter))
+        }
+        let redactor = credentials.redactor
         let context = ProviderContext(
-            transport: configuration.transport, credentials: credentials,
-            endpoint: options.endpoint ?? descriptor.defaultEndpoint,
-            options: options.providerOptions, logger: logger, payloadHook: options.payloadHook)
-        let state = RunState()
-        var engine = ImportEngine(
-            provider: provider, operation: operation, list: list, context: context,
-            preparer: RecordPreparer(
-                mapper: options.mapper, region: options.region, provider: provider,
-                operation: operation, validators: options.validators),
-            batchSize: min(
-                descriptor.batchSize(for: operation), max(1, options.batchSize ?? .max)),
+            pipeline: RequestPipeline(transport: configuration.transport, middlewares: middlewares),
+            request: RequestContext(
+                provider: descriptor.name, operation: operation, account: credentials.account,
+                rateLimit: rateLimit, redactor: redactor, logger: logger),
+            credentials: credentials, endpoint: options.endpoint ?? descriptor.defaultEndpoint,
+            options: options.providerOptions, logger: logger, payloadHook: options.payloadHook,
+            isDryRun: options.mode == .dryRun)
+        let journal = options.mode == .send ? configuration.journal : nil
+        return Engine(
+            provider: provider, operation: operation, list: list,
+            mode: options.mode == .dryRun ? .dryRun : .send, context: context,
+            preparer: preparer(for: provider, operation: operation, options: options),
+            batchSize: min(descriptor.batchSize(for: operation), max(1, options.batchSize ?? .max)),
             concurrency: max(1, options.concurrency ?? configuration.concurrency),
-            retry: configuration.retry, logger: logger, state: state)
+            workers: configuration.preparationConcurrency, retry: configuration.retry,
+            clock: configuration.clock, logger: logger,
+            detectsDuplicates: options.detectsDuplicates,
+            journal: options.runInfo == nil ? nil : journal, replay: nil, state: RunState())
+    }
 
-        let plan = try await journalPlan(
-            provider: descriptor.name, operation: operation, list: list, options: options)
+    private typealias Body =
+        @Sendable (Engine, ([RecordOutcome]) async throws -> Void) async throws -> Void
+
+    private func start(
+        _ engine: Engine, options: RunOptions, body: @escaping Body
+    ) async throws(ContactorError) -> ImportRun {
+        var engine = engine
+        let plan = try await journalPlan(for: engine, options: options)
         if case .resume(let journal, let id) = plan {
-            let finished = try await journal.finishedLines(run: id)
+            let finished: IndexSet
+            do {
+                finished = try await journal.finishedLines(run: id)
+            } catch {
+                throw Self.journalError(error)
+            }
             engine.replay = ReplayWindow(journal: journal, run: id, finished: finished)
-            logger.info("resuming journal run \(id): \(finished.count) lines already done")
+            engine.logger.info("resuming journal run \(id): \(finished.count) lines already done")
         }
         let producer: ImportRun.Producer = { [engine] channel in
             await Self.produce(engine: engine, plan: plan, channel: channel, body: body)
         }
         return ImportRun(
-            provider: descriptor.name, operation: operation, list: list, state: state,
-            producer: producer)
+            provider: engine.provider?.descriptor.name ?? "", operation: engine.operation,
+            list: engine.list, state: engine.state, producer: producer)
     }
 
     private enum JournalPlan: Sendable {
@@ -256,23 +402,29 @@ public struct ContactorClient: Sendable {
     }
 
     private func journalPlan(
-        provider: String, operation: ContactOperation, list: String, options: RunOptions
-    ) async throws -> JournalPlan {
-        guard let journal = configuration.journal, let info = options.runInfo else {
+        for engine: Engine, options: RunOptions
+    ) async throws(ContactorError) -> JournalPlan {
+        guard let journal = engine.journal, let info = options.runInfo else {
             if options.resume {
-                throw ContactError(
-                    .invalidConfiguration,
+                throw ContactorError(
+                    .cannotResume,
                     configuration.journal == nil
-                        ? "cannot resume without a journal (use --journal)"
-                        : "cannot resume without the run's input information")
+                        ? "cannot resume without a journal"
+                        : "cannot resume without the run's input information (runInfo)")
             }
             return .none
         }
         guard options.resume else { return .start(journal, info) }
-        guard let (id, recorded) = try await journal.lastUnfinishedRun() else {
-            throw ContactError(
-                .invalidConfiguration, "the journal has no unfinished run to resume")
+        let last: (id: Int64, info: RunInfo)?
+        do {
+            last = try await journal.lastUnfinishedRun()
+        } catch {
+            throw Self.journalError(error)
         }
+        guard let (id, recorded) = last else {
+            throw ContactorError(.cannotResume, "the journal has no unfinished run to resume")
+        }
+        let provider = engine.provider?.descriptor.name ?? ""
         var differences: [String] = []
         if recorded.inputDigest != info.inputDigest {
             differences.append(
@@ -281,106 +433,72 @@ public struct ContactorClient: Sendable {
         if recorded.provider.lowercased() != provider.lowercased() {
             differences.append("it was sent to \(recorded.provider), not \(provider)")
         }
-        if recorded.list != list { differences.append("its list was '\(recorded.list)'") }
-        if recorded.operation != operation {
-            differences.append("it was a \(recorded.operation) run, not \(operation)")
+        if recorded.list != engine.list { differences.append("its list was '\(recorded.list)'") }
+        if recorded.operation != engine.operation {
+            differences.append("it was a \(recorded.operation) run, not \(engine.operation)")
         }
         guard differences.isEmpty else {
-            throw ContactError(
-                .invalidConfiguration,
-                "cannot resume journal run \(id): \(differences.joined(separator: "; "))")
+            throw ContactorError(
+                .cannotResume,
+                "cannot resume journal run \(id): \(differences.joined(separator: "; "))",
+                provider: provider)
         }
         return .resume(journal, id)
     }
 
+    private static func journalError(_ error: any Error) -> ContactorError {
+        if let error = error as? ContactorError { return error }
+        return ContactorError(.journalFailed, "the journal failed: \(error)")
+    }
+
     private static func produce(
-        engine: ImportEngine, plan: JournalPlan, channel: OutcomeChannel, body: Body
+        engine: Engine, plan: JournalPlan, channel: ImportRun.Channel, body: Body
     ) async {
         do {
             var journal: (any RunJournal)?
             var runID: Int64?
-            switch plan {
-            case .none: break
-            case .start(let store, let info):
-                journal = store
-                runID = try await store.startRun(info)
-            case .resume(let store, let id):
-                journal = store
-                runID = id
+            do {
+                switch plan {
+                case .none: break
+                case .start(let store, let info):
+                    journal = store
+                    runID = try await store.startRun(info)
+                case .resume(let store, let id):
+                    journal = store
+                    runID = id
+                }
+            } catch {
+                throw journalError(error)
             }
             engine.state.runID = runID
             var sawFailure = false
             try await body(engine) { chunk in
                 if chunk.contains(where: { $0.result.status == .failed }) { sawFailure = true }
-                if let journal, let runID {
-                    let entries = chunk.lazy.filter { !$0.isReplayed }.map(\.journalEntry)
-                    if !entries.isEmpty { try await journal.record(Array(entries), run: runID) }
-                }
-                guard await channel.send(chunk) else { throw CancellationError() }
+                await channel.send(chunk)
+                try Task.checkCancellation()
             }
             if let journal, let runID, !sawFailure, engine.state.stopReason == nil {
-                try await journal.finishRun(runID)
+                do {
+                    try await journal.finishRun(runID)
+                } catch {
+                    throw journalError(error)
+                }
             }
             channel.finish()
         } catch {
-            channel.finish(throwing: error)
+            channel.fail(error)
         }
     }
 }
 
-/// The options of one run.
-public struct RunOptions: Sendable {
-    /// The region national numbers are read in (`--region`); the provider's default when
-    /// `nil`.
-    public var region: String?
-    /// The base URL that replaces the provider's (`--endpoint`).
-    public var endpoint: URL?
-    /// Provider-specific options (`tag_name`, ...), checked by the provider.
-    public var providerOptions: [String: String]
-    /// Turns records into drafts; the CSV contract's columns by default.
-    public var mapper: any RecordMapper
-    /// Extra checks after the provider's, in order (`--validator`).
-    public var validators: [any ContactValidator]
-    /// A batch size smaller than the provider's (`--batch-size`); larger values are capped.
-    public var batchSize: Int?
-    /// The most batches in flight (`--concurrency`); the client's setting when `nil`.
-    public var concurrency: Int?
-    /// Edits a built-in provider's payload before it is sent (a Lua mapping's `payload`).
-    public var payloadHook: PayloadHook?
-    /// Credential values that take precedence over every other source, by key.
-    public var credentials: [String: String]
-    /// What the journal records about the run; without it, nothing is recorded.
-    public var runInfo: RunInfo?
-    /// Whether to continue the journal's last unfinished run instead of starting anew.
-    public var resume: Bool
-
-    /// Creates options.
-    public init(
-        region: String? = nil, endpoint: URL? = nil, providerOptions: [String: String] = [:],
-        mapper: any RecordMapper = StandardColumnsMapper(),
-        validators: [any ContactValidator] = [], batchSize: Int? = nil,
-        concurrency: Int? = nil, payloadHook: PayloadHook? = nil,
-        credentials: [String: String] = [:], runInfo: RunInfo? = nil, resume: Bool = false
-    ) {
-        self.region = region
-        self.endpoint = endpoint
-        self.providerOptions = providerOptions
-        self.mapper = mapper
-        self.validators = validators
-        self.batchSize = batchSize
-        self.concurrency = concurrency
-        self.payloadHook = payloadHook
-        self.credentials = credentials
-        self.runInfo = runInfo
-        self.resume = resume
-    }
+extension Array where Element: Sendable {
+    /// The array as an `AsyncSequence`, for the engine's array entry points.
+    fileprivate var async: ArraySequence<Element> { ArraySequence(elements: self) }
 }
 
-/// An array as an `AsyncSequence`, for the engine's array entry points.
+/// An array as an `AsyncSequence`.
 struct ArraySequence<Element: Sendable>: AsyncSequence, Sendable {
     let elements: [Element]
-
-    init(_ elements: [Element]) { self.elements = elements }
 
     func makeAsyncIterator() -> Iterator { Iterator(base: elements.makeIterator()) }
 

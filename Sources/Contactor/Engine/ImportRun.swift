@@ -1,12 +1,14 @@
+import AsyncAlgorithms
 import Synchronization
 
 /// The outcomes of one run, streamed in input order as the consumer asks for them.
 ///
 /// Nothing is read or sent before the first call to `next()`; the run then reads ahead
-/// only a bounded number of records (about `concurrency × batch size` plus a batch,
-/// and at most two chunks of outcomes waiting for the consumer), so a slow consumer slows
-/// the run down instead of filling memory. Stopping the iteration (leaving the loop or
-/// cancelling the task) cancels the run.
+/// only a bounded number of records (about `concurrency × batch size` plus a few chunks
+/// being prepared), and hands outcomes over through a back-pressured channel
+/// (swift-async-algorithms' `AsyncThrowingChannel`), so a slow consumer slows the run down
+/// instead of filling memory. Stopping the iteration (leaving the loop or cancelling the
+/// task) cancels the run.
 ///
 /// A run that stops early because the provider refused the credentials, the list or
 /// the operation still yields an outcome for every record — `failed` with that one error
@@ -17,9 +19,10 @@ public final class ImportRun: AsyncSequence, Sendable {
     /// One outcome per input record.
     public typealias Element = RecordOutcome
 
-    typealias Producer = @Sendable (OutcomeChannel) async -> Void
+    typealias Channel = AsyncThrowingChannel<[RecordOutcome], any Error>
+    typealias Producer = @Sendable (Channel) async -> Void
 
-    /// The provider the run sends to.
+    /// The provider the run sends to (empty for `validate` without a provider).
     public let provider: String
     /// The operation.
     public let operation: ContactOperation
@@ -50,8 +53,8 @@ public final class ImportRun: AsyncSequence, Sendable {
     /// journal is in use.
     public var journalRunID: Int64? { state.runID }
 
-    /// Returns the iterator; a second iterator of the same run throws
-    /// `invalid_configuration`.
+    /// Returns the iterator. A second iterator of the same run yields nothing and throws
+    /// at once.
     public func makeAsyncIterator() -> Iterator {
         let first = iterated.withLock { iterated in
             defer { iterated = true }
@@ -65,12 +68,17 @@ public final class ImportRun: AsyncSequence, Sendable {
         fileprivate let box: IteratorBox
 
         /// The next outcome, or `nil` when every record has one.
-        /// - Throws: What stopped the run from producing outcomes: the journal failing, the
-        ///   input sequence throwing, cancellation.
+        /// - Throws: What stopped the run from producing outcomes: a ``ContactorError``
+        ///   (the journal failing), the input sequence's own error, cancellation.
         public mutating func next() async throws -> RecordOutcome? {
             try await box.next()
         }
     }
+}
+
+/// Thrown when a run is iterated a second time.
+struct RunIteratedTwice: Error, CustomStringConvertible {
+    var description: String { "a run can be iterated only once" }
 }
 
 /// The state of one iterator: the chunk being read and the producer task.
@@ -79,19 +87,21 @@ public final class ImportRun: AsyncSequence, Sendable {
 fileprivate final class IteratorBox {
     private var buffer: [RecordOutcome] = []
     private var index = 0
-    private let channel = OutcomeChannel(capacity: 1)
+    private let channel = ImportRun.Channel()
     private var producer: ImportRun.Producer?
+    private var iterator: ImportRun.Channel.AsyncIterator
     private var task: Task<Void, Never>?
     private var iteratedTwice: Bool
 
     init(producer: ImportRun.Producer?) {
         self.producer = producer
         self.iteratedTwice = producer == nil
+        self.iterator = channel.makeAsyncIterator()
     }
 
     deinit {
-        channel.close()
         task?.cancel()
+        channel.finish()
     }
 
     func next() async throws -> RecordOutcome? {
@@ -101,7 +111,7 @@ fileprivate final class IteratorBox {
         }
         if iteratedTwice {
             iteratedTwice = false
-            throw ContactError(.invalidConfiguration, "an import run can be iterated only once")
+            throw RunIteratedTwice()
         }
         if let producer {
             self.producer = nil
@@ -109,11 +119,9 @@ fileprivate final class IteratorBox {
             task = Task { await producer(channel) }
         }
         guard let task else { return nil }
-        let channel = self.channel
         let chunk = try await withTaskCancellationHandler {
-            try await channel.next()
+            try await iterator.next()
         } onCancel: {
-            channel.close()
             task.cancel()
         }
         guard let chunk, !chunk.isEmpty else {

@@ -29,11 +29,12 @@ public struct ProviderRegistry: Sendable {
     }
 
     /// The provider named `name`.
-    /// - Throws: ``ContactError`` `invalid_configuration` naming the known providers.
-    public func resolve(_ name: String) throws(ContactError) -> any ContactProvider {
+    /// - Throws: ``ContactorError`` `unknown_provider` naming the known providers.
+    public func resolve(_ name: String) throws(ContactorError) -> any ContactProvider {
         if let provider = provider(named: name) { return provider }
         let known = names.isEmpty ? "none is registered" : "known: \(names.joined(separator: ", "))"
-        throw ContactError(.invalidConfiguration, "unknown provider '\(name)' (\(known))")
+        throw ContactorError(
+            .unknownProvider, "unknown provider '\(name)' (\(known))", provider: name)
     }
 
     /// The registered providers' names, sorted.
@@ -43,12 +44,4 @@ public struct ProviderRegistry: Sendable {
     public var providers: [any ContactProvider] {
         byName.sorted { $0.key < $1.key }.map(\.value)
     }
-}
-
-extension ContactError.Code {
-    /// The run was refused before anything was sent: an unknown provider, a journal that
-    /// cannot be resumed, an unsupported option.
-    ///
-    /// Never the code of a contact's result, hence not in ``all``.
-    public static let invalidConfiguration: ContactError.Code = "invalid_configuration"
 }

@@ -1,24 +1,43 @@
-/// The outcome of one input record: its line, its phone once parsed, and its result.
+/// The outcome of one input record (or, in a sync, of one contact the input no longer
+/// holds): its line, its phone once parsed, and its result.
 ///
-/// An import run yields one outcome per input record, in input order, locally rejected
-/// records included at their position.
+/// A run yields one outcome per input record, in input order, locally rejected records
+/// included at their position; a sync's deletions follow, with no line.
 public struct RecordOutcome: Sendable, Hashable {
     /// The 1-based input line where the record starts (for arrays of drafts or contacts,
-    /// the 1-based position in the array).
-    public var line: Int
+    /// the 1-based position in the array); `nil` for a contact that comes from no input
+    /// line (a sync deleting what the file no longer holds).
+    public var line: Int?
     /// The phone in E.164 form, once it parsed.
     public var phone: String?
     /// What happened to the record.
     public var result: ContactResult
+    /// The operation sent (or, in a dry run, that would have been sent) for the record;
+    /// `nil` when nothing was to be sent (rejected locally, unchanged in a sync, a
+    /// duplicate, `validate`).
+    public var operation: ContactOperation?
+    /// For a record whose phone appeared earlier in the same input, the line of that
+    /// earlier record: this one was not sent (`skipped`, `already_in_list`).
+    public var duplicateOf: Int?
+    /// In a dry run, the requests that would have been sent for the batch this record
+    /// opens (the batch's first record carries them; the others have none), in the
+    /// order the provider made them. Empty otherwise.
+    public var requests: [SentRequest]
     /// Whether this outcome comes from the journal of an earlier, resumed run (the record
     /// was not sent again).
     public var isReplayed: Bool
 
     /// Creates an outcome.
-    public init(line: Int, phone: String?, result: ContactResult, isReplayed: Bool = false) {
+    public init(
+        line: Int?, phone: String?, result: ContactResult, operation: ContactOperation? = nil,
+        duplicateOf: Int? = nil, requests: [SentRequest] = [], isReplayed: Bool = false
+    ) {
         self.line = line
         self.phone = phone
         self.result = result
+        self.operation = operation
+        self.duplicateOf = duplicateOf
+        self.requests = requests
         self.isReplayed = isReplayed
     }
 
@@ -27,8 +46,8 @@ public struct RecordOutcome: Sendable, Hashable {
         self.init(line: entry.line, phone: entry.phone, result: entry.result, isReplayed: true)
     }
 
-    /// The journal entry that records this outcome.
-    public var journalEntry: JournalEntry {
-        JournalEntry(line: line, phone: phone, result: result)
+    /// The journal entry that records this outcome, or `nil` for one without a line.
+    public var journalEntry: JournalEntry? {
+        line.map { JournalEntry(line: $0, phone: phone, result: result) }
     }
 }

@@ -1,3 +1,5 @@
+import Synchronization
+
 /// The local half of the pipeline: map, normalise and validate one record, with no I/O.
 ///
 /// The engine runs every record through a preparer before batching; `contactor validate`
@@ -7,8 +9,11 @@
 /// 1. the ``mapper`` turns an ``InputRecord`` into a ``ContactDraft``;
 /// 2. normalisation: the phone through ``PhoneNumber/init(parsing:defaultRegion:)`` with
 ///    ``region``, the birthday as a ``CalendarDate``, empty optional values dropped;
-/// 3. the provider's ``ContactProvider/check(_:for:)``, when there is a provider;
-/// 4. the ``validators``, in order; the first rejection wins.
+/// 3. fields the provider has no place for: dropped (and named once through
+///    ``onDroppedFields``) or left for the provider's check to reject, as
+///    ``unsupportedFields`` says;
+/// 4. the provider's ``ContactProvider/check(_:for:)``, when there is a provider;
+/// 5. the ``validators``, in order; the first rejection wins.
 ///
 /// A thrown `plugin_error` (a mapping or validator that broke) makes the record
 /// `failed`; every other error makes it `rejected`.
@@ -32,6 +37,12 @@ public struct RecordPreparer: Sendable {
     public var operation: ContactOperation
     /// Extra checks, run in order after the provider's.
     public var validators: [any ContactValidator]
+    /// What to do with fields the provider has no place for.
+    public var unsupportedFields: UnsupportedFieldPolicy
+    /// Told the names of fields dropped under ``UnsupportedFieldPolicy/drop``, each name
+    /// once per preparer (from whichever task prepares first).
+    public var onDroppedFields: (@Sendable ([String]) -> Void)?
+    private let dropped = DroppedFields()
 
     /// Creates a preparer.
     /// - Parameters:
@@ -40,16 +51,22 @@ public struct RecordPreparer: Sendable {
     ///   - provider: The provider whose checks apply, if any.
     ///   - operation: The operation the contacts are for.
     ///   - validators: Extra checks, in order.
+    ///   - unsupportedFields: What to do with fields the provider has no place for.
+    ///   - onDroppedFields: Told the names of dropped fields, once each.
     public init(
         mapper: any RecordMapper = StandardColumnsMapper(), region: String? = nil,
         provider: (any ContactProvider)? = nil, operation: ContactOperation = .add,
-        validators: [any ContactValidator] = []
+        validators: [any ContactValidator] = [],
+        unsupportedFields: UnsupportedFieldPolicy = .drop,
+        onDroppedFields: (@Sendable ([String]) -> Void)? = nil
     ) {
         self.mapper = mapper
         self.region = region ?? provider?.descriptor.defaultRegion
         self.provider = provider
         self.operation = operation
         self.validators = validators
+        self.unsupportedFields = unsupportedFields
+        self.onDroppedFields = onDroppedFields
     }
 
     /// Maps, normalises and checks one record.
@@ -77,7 +94,27 @@ public struct RecordPreparer: Sendable {
 
     /// Runs the provider's checks and the validators on a contact already normalised.
     public func check(_ contact: Contact) async -> Preparation {
+        var contact = contact
         let phone = contact.phone.e164
+        if let provider, operation == .add || operation == .update {
+            let unsendable = provider.descriptor.unsendableFields(of: contact)
+            if !unsendable.isEmpty {
+                let standard = Set(Contact.standardFieldNames)
+                for name in unsendable {
+                    if standard.contains(name) {
+                        contact.clearStandardField(name)
+                    } else if unsupportedFields == .drop {
+                        contact.fields[name] = nil
+                    }
+                }
+                let named =
+                    unsupportedFields == .drop
+                    ? unsendable : unsendable.filter { standard.contains($0) }
+                if let onDroppedFields, let new = dropped.firstSeen(named) {
+                    onDroppedFields(new)
+                }
+            }
+        }
         if let provider, let error = provider.check(contact, for: operation) {
             return .refused(phone: phone, result: .rejected(error))
         }
@@ -136,5 +173,44 @@ public struct RecordPreparer: Sendable {
             )
         }
         return error.code == .pluginError ? .failed(error) : .rejected(error)
+    }
+}
+
+/// What to do with a contact's fields that the provider has no place for.
+///
+/// Standard fields a provider does not send (Octopush has no e-mail field) are never a
+/// reason to refuse a contact: they are left out and named. The policy decides for custom
+/// fields (a CSV column or a mapping's `fields.x` the provider has no extra field for).
+public enum UnsupportedFieldPolicy: Sendable, Hashable {
+    /// Leave them out of what is sent, and name each once (the command line prints it:
+    /// "avosms has no place for column vip: not sent"). The default, as the CLI contract
+    /// says of CSV columns.
+    case drop
+    /// Reject the contact with `invalid_field` naming the field.
+    case reject
+}
+
+extension Contact {
+    /// Sets the standard field `name` (`email`, ...) to `nil`.
+    mutating func clearStandardField(_ name: String) {
+        switch name {
+        case "first_name": firstName = nil
+        case "last_name": lastName = nil
+        case "email": email = nil
+        case "birthday": birthday = nil
+        case "civility": civility = nil
+        default: break
+        }
+    }
+}
+
+/// The field names already reported as dropped, shared by the tasks of one preparer.
+final class DroppedFields: Sendable {
+    private let seen = Mutex<Set<String>>([])
+
+    /// The names of `names` not seen before (and now seen), or `nil` when there is none.
+    func firstSeen(_ names: [String]) -> [String]? {
+        let new = seen.withLock { seen in names.filter { seen.insert($0).inserted } }
+        return new.isEmpty ? nil : new
     }
 }

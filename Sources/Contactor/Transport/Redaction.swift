@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 
 /// Hiding secrets in requests before they are printed or logged.
 ///
@@ -36,17 +37,17 @@ public enum Redaction {
 
     /// A copy of `request` fit to print: secret header values, query values, form fields
     /// and JSON members replaced by `***`, and every known secret hidden wherever it
-    /// appears. The timeout is kept.
-    public static func redact(_ request: HTTPRequest, redactor: Redactor) -> HTTPRequest {
-        var copy = request
-        copy.url = redact(url: request.url, redactor: redactor)
-        copy.headers = redact(headers: request.headers, redactor: redactor)
-        copy.body = request.body.map {
+    /// appears.
+    public static func redact(_ request: SentRequest, redactor: Redactor) -> SentRequest {
+        var head = request.head
+        head.url = redact(url: request.url, redactor: redactor)
+        head.headerFields = redact(headers: request.head.headerFields, redactor: redactor)
+        let body = request.body.map {
             Data(
-                redact(body: $0, contentType: request.headers["Content-Type"], redactor: redactor)
+                redact(body: $0, contentType: request.header("Content-Type"), redactor: redactor)
                     .utf8)
         }
-        return copy
+        return SentRequest(head: head, body: body)
     }
 
     /// `url` with the password of its user information, the values of secret query
@@ -70,11 +71,16 @@ public enum Redaction {
 
     /// `headers` with the values of secret headers and every known secret replaced by
     /// `***`.
-    public static func redact(headers: HTTPHeaders, redactor: Redactor) -> HTTPHeaders {
-        HTTPHeaders(
-            headers.map { field in
-                (field.name, isSecretHeader(field.name) ? mask : redactor.redact(field.value))
-            })
+    public static func redact(headers: HTTPFields, redactor: Redactor) -> HTTPFields {
+        var redacted = HTTPFields()
+        for field in headers {
+            let name = field.name.canonicalName
+            redacted.append(
+                HTTPField(
+                    name: field.name,
+                    value: isSecretHeader(name) ? mask : redactor.redact(field.value)))
+        }
+        return redacted
     }
 
     /// A body as text fit to print: a JSON body with secret members hidden, a form body
@@ -119,14 +125,15 @@ public enum Redaction {
     /// `headers` is an object (repeated fields joined with `, `); `body` is the JSON value
     /// for a JSON body, the encoded text for a form or any other body, and `null` when
     /// there is none.
-    public static func dryRunJSON(_ request: HTTPRequest, redactor: Redactor) -> JSONValue {
+    public static func dryRunJSON(_ request: SentRequest, redactor: Redactor) -> JSONValue {
         var headers: [String: String] = [:]
-        for field in redact(headers: request.headers, redactor: redactor) {
-            headers[field.name] = headers[field.name].map { $0 + ", " + field.value } ?? field.value
+        for field in redact(headers: request.head.headerFields, redactor: redactor) {
+            let name = field.name.rawName
+            headers[name] = headers[name].map { $0 + ", " + field.value } ?? field.value
         }
         let body: JSONValue
         if let data = request.body {
-            switch bodyKind(data, contentType: request.headers["Content-Type"]) {
+            switch bodyKind(data, contentType: request.header("Content-Type")) {
             case .json(let value): body = redact(json: value, redactor: redactor)
             case .form(let fields): body = .string(redact(formFields: fields, redactor: redactor))
             case .text(let text): body = .string(redactor.redact(text))
@@ -136,7 +143,7 @@ public enum Redaction {
         }
         return [
             "request": [
-                "method": .string(request.method.rawValue),
+                "method": .string(request.method),
                 "url": .string(redact(url: request.url, redactor: redactor).absoluteString),
                 "headers": .object(headers.mapValues { .string($0) }),
                 "body": body,

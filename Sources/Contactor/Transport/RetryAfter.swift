@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 
 /// Reading the `Retry-After` response header (RFC 9110, section 10.2.3).
 public enum RetryAfter {
@@ -22,7 +23,7 @@ public enum RetryAfter {
     /// How long `response` asks to wait before the next request, from its `Retry-After`
     /// header, or `nil` when it has none (or an unreadable one).
     public static func parse(_ response: HTTPResponse, now: Date = Date()) -> Duration? {
-        response.headers["Retry-After"].flatMap { parse($0, now: now) }
+        response.header("Retry-After").flatMap { parse($0, now: now) }
     }
 }
 

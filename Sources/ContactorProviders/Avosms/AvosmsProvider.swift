@@ -40,7 +40,9 @@ public struct AvosmsProvider: ContactProvider {
     public static let descriptor = ProviderDescriptor(
         name: name,
         summary: "Avosms (api.avosms.com): form-encoded, one contact per request",
-        credentialKeys: ["id", "key"], defaultEndpoint: defaultEndpoint, defaultRegion: "FR",
+        credentialKeys: ["id", "key"], publicCredentialKeys: ["id"],
+        defaultEndpoint: defaultEndpoint,
+        defaultRegion: "FR",
         batchSizes: [.add: 1, .delete: 1], operations: [.add, .delete],
         standardFields: ["first_name", "last_name", "email", "birthday", "civility"],
         customFields: [otherField])
@@ -96,29 +98,12 @@ public struct AvosmsProvider: ContactProvider {
         _ operation: ContactOperation, _ batch: [Contact], list: String,
         context: ProviderContext
     ) async throws(ContactError) -> [ContactResult] {
-        if let problem = checkList(list, options: context.options, for: operation) {
-            throw problem
-        }
-        guard !batch.isEmpty else { return [] }
-        var credentials = context.credentials
-        if credentials.provider.isEmpty { credentials.provider = Self.name }
-        let id: String
-        let key: String
-        do {
-            id = try credentials.require("id")
-            key = try credentials.require("key")
-        } catch {
-            throw error.attributed(to: Self.name, operation: operation)
-        }
-
+        let id = context.credentials["id"] ?? ""
+        let key = context.credentials["key"] ?? ""
         let path = operation == .add ? "/v1/contact/add" : "/v1/contact/delete"
         var results: [ContactResult] = []
         results.reserveCapacity(batch.count)
         for contact in batch {
-            if let problem = check(contact, for: operation) {
-                results.append(.rejected(problem.attributed(to: Self.name, operation: operation)))
-                continue
-            }
             let payload: AvosmsPayload
             switch await self.payload(for: contact, operation, list: list, context: context) {
             case .success(let value): payload = value
@@ -126,19 +111,17 @@ public struct AvosmsProvider: ContactProvider {
                 results.append(.failed(error))
                 continue
             }
-            let request = HTTPRequest(
-                method: .post, url: context.url(path),
-                headers: [
-                    "Content-Type": "application/x-www-form-urlencoded",
-                    "Accept": "application/json",
-                ],
-                body: payload.formBody(id: id, key: key))
             let response = try await ProviderSupport.send(
-                request, context: context, provider: Self.name, operation: operation)
+                .post, context.url(path),
+                headers: [
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                    ("Accept", "application/json"),
+                ],
+                body: payload.formBody(id: id, key: key), context: context, provider: Self.name,
+                operation: operation)
             results.append(
                 try Self.interpret(
-                    response, operation: operation, contact: contact, list: list,
-                    credentials: credentials))
+                    response, operation: operation, contact: contact, list: list, context: context))
         }
         return results
     }
@@ -166,10 +149,10 @@ public struct AvosmsProvider: ContactProvider {
 
     /// Reads one Avosms answer: its `code` first, whatever the HTTP status, then the status.
     static func interpret(
-        _ response: HTTPResponse, operation: ContactOperation, contact: Contact, list: String,
-        credentials: Credentials
+        _ response: ProviderResponse, operation: ContactOperation, contact: Contact, list: String,
+        context: ProviderContext
     ) throws(ContactError) -> ContactResult {
-        let json = try? JSONValue.decode(response.body)
+        let json = response.json
         let code = json?["code"]?.stringValue
         if let code,
             let outcome = AvosmsResponseCodes.outcome(
@@ -182,9 +165,8 @@ public struct AvosmsProvider: ContactProvider {
         }
         let phone = contact.phone.e164
         let status = response.status
-        let said = AvosmsOctopushSupport.quoted(
-            AvosmsOctopushSupport.bodyMessage(response, credentials: credentials))
-        let retryAfter = ProviderSupport.retryAfter(response.headers)
+        let said = ProviderSupport.quotedBody(response, context: context)
+        let retryAfter = response.retryAfter
         func error(
             _ kind: ContactError.Code, _ message: String, transient: Bool = false
         )
@@ -192,7 +174,7 @@ public struct AvosmsProvider: ContactProvider {
         {
             ContactError(
                 kind, message,
-                providerCode: code.map { String(credentials.redact($0).prefix(40)) },
+                providerCode: code.map { context.quote($0, limit: 40) },
                 provider: Self.name, operation: operation, isTransient: transient,
                 retryAfter: transient ? retryAfter : nil)
         }
@@ -209,7 +191,7 @@ public struct AvosmsProvider: ContactProvider {
                 .providerError, "Avosms failed with HTTP \(status)\(said)", transient: true)
         default:
             if let code {
-                let shown = String(credentials.redact(code).prefix(40))
+                let shown = context.quote(code, limit: 40)
                 return .failed(
                     error(
                         .providerError,

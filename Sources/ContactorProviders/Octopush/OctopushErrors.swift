@@ -18,16 +18,13 @@ import Foundation
 enum OctopushErrors {
     /// The error for a non-2xx `response` to `operation` on `list`.
     static func batchError(
-        for response: HTTPResponse, operation: ContactOperation, list: String,
-        credentials: Credentials
+        for response: ProviderResponse, operation: ContactOperation, list: String,
+        context: ProviderContext
     ) -> ContactError {
         let status = response.status
-        let said = AvosmsOctopushSupport.quoted(
-            AvosmsOctopushSupport.bodyMessage(response, credentials: credentials))
-        let providerCode = (try? JSONValue.decode(response.body))?["code"]?.stringValue.map {
-            String(credentials.redact($0).prefix(40))
-        }
-        let retryAfter = ProviderSupport.retryAfter(response.headers)
+        let said = ProviderSupport.quotedBody(response, context: context)
+        let providerCode = response.json?["code"]?.stringValue.map { context.quote($0, limit: 40) }
+        let retryAfter = response.retryAfter
         func error(
             _ kind: ContactError.Code, _ message: String, transient: Bool = false
         )

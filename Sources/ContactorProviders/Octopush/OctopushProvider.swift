@@ -1,5 +1,6 @@
 import Contactor
 import Foundation
+import HTTPTypes
 
 /// The Octopush adapter: JSON requests, credentials in the `api-login` and `api-key`
 /// headers.
@@ -120,7 +121,8 @@ public struct OctopushProvider: ContactProvider {
     /// limits are checked by ``checkList(_:options:for:)``.
     public static let descriptor = ProviderDescriptor(
         name: name, summary: "Octopush (api.octopush.com): JSON, up to 200 contacts per request",
-        credentialKeys: ["api_login", "api_key"], defaultEndpoint: defaultEndpoint,
+        credentialKeys: ["api_login", "api_key"], publicCredentialKeys: ["api_login"],
+        defaultEndpoint: defaultEndpoint,
         defaultRegion: "FR", batchSizes: [.add: addBatchSize, .delete: deleteBatchSize],
         operations: [.add, .delete], standardFields: ["first_name", "last_name"],
         customFields: customFieldNames)
@@ -147,17 +149,18 @@ public struct OctopushProvider: ContactProvider {
     public func add(
         _ batch: [Contact], to list: String, context: ProviderContext
     ) async throws -> [ContactResult] {
-        let configuration = try settings(list, options: context.options, for: .add)
         guard !batch.isEmpty else { return [] }
-        let headers = try Self.headers(context.credentials, operation: .add)
+        let configuration: Configuration
+        do {
+            configuration = try self.configuration.overridden(by: context.options)
+        } catch {
+            throw error.attributed(to: Self.name, operation: .add)
+        }
+        let headers = Self.headers(context.credentials)
 
         var results = [ContactResult?](repeating: nil, count: batch.count)
         var entries: [Entry] = []
         for (index, contact) in batch.enumerated() {
-            if let problem = check(contact, for: .add) {
-                results[index] = .rejected(problem.attributed(to: Self.name, operation: .add))
-                continue
-            }
             var payload = OctopushPayload.contact(contact)
             if context.payloadHook != nil {
                 switch await ProviderSupport.applyHook(
@@ -189,7 +192,7 @@ public struct OctopushProvider: ContactProvider {
             for entry in request {
                 results[entry.index] = Self.result(
                     reported: statuses, key: entry.key, status: response.status,
-                    contact: batch[entry.index], list: list, credentials: context.credentials)
+                    contact: batch[entry.index], list: list, context: context)
             }
         }
         return results.map {
@@ -210,18 +213,13 @@ public struct OctopushProvider: ContactProvider {
     public func delete(
         _ batch: [Contact], from list: String, context: ProviderContext
     ) async throws -> [ContactResult] {
-        _ = try settings(list, options: context.options, for: .delete)
         guard !batch.isEmpty else { return [] }
-        let headers = try Self.headers(context.credentials, operation: .delete)
+        let headers = Self.headers(context.credentials)
 
         var results: [ContactResult] = []
         var entries: [Entry] = []
         var seen = Set<String>()
         for (index, contact) in batch.enumerated() {
-            if let problem = check(contact, for: .delete) {
-                results.append(.rejected(problem.attributed(to: Self.name, operation: .delete)))
-                continue
-            }
             results.append(.deleted())
             let phone = contact.phone.e164
             if seen.insert(phone).inserted {
@@ -294,39 +292,28 @@ public struct OctopushProvider: ContactProvider {
     }
 
     /// The request headers, credentials included.
-    private static func headers(
-        _ credentials: Credentials, operation: ContactOperation
-    )
-        throws(ContactError) -> HTTPHeaders
-    {
-        var credentials = credentials
-        if credentials.provider.isEmpty { credentials.provider = name }
-        do {
-            return [
-                "Content-Type": "application/json",
-                "Accept": "application/json",
-                "api-login": try credentials.require("api_login"),
-                "api-key": try credentials.require("api_key"),
-            ]
-        } catch {
-            throw error.attributed(to: name, operation: operation)
-        }
+    private static func headers(_ credentials: Credentials) -> [(String, String)] {
+        [
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json"),
+            ("api-login", credentials["api_login"] ?? ""),
+            ("api-key", credentials["api_key"] ?? ""),
+        ]
     }
 
     /// Sends one JSON request and returns its `2xx` response.
     /// - Throws: The error `OctopushErrors` maps a non-`2xx` status to.
     private func send(
-        _ method: HTTPMethod, _ path: String, body: JSONValue, headers: HTTPHeaders,
-        operation: ContactOperation, list: String, context: ProviderContext
-    ) async throws(ContactError) -> HTTPResponse {
-        let request = HTTPRequest(
-            method: method, url: context.url(path), headers: headers, body: body.encoded())
+        _ method: HTTPRequest.Method, _ path: String, body: JSONValue,
+        headers: [(String, String)], operation: ContactOperation, list: String,
+        context: ProviderContext
+    ) async throws(ContactError) -> ProviderResponse {
         let response = try await ProviderSupport.send(
-            request, context: context, provider: Self.name, operation: operation)
+            method, context.url(path), headers: headers, body: body.encoded(), context: context,
+            provider: Self.name, operation: operation)
         guard (200..<300).contains(response.status) else {
             throw OctopushErrors.batchError(
-                for: response, operation: operation, list: list,
-                credentials: context.credentials)
+                for: response, operation: operation, list: list, context: context)
         }
         return response
     }
@@ -352,7 +339,7 @@ public struct OctopushProvider: ContactProvider {
     /// The result of one contact from the statuses `contact/create` reported.
     private static func result(
         reported statuses: [String: String]?, key: String, status httpStatus: Int,
-        contact: Contact, list: String, credentials: Credentials
+        contact: Contact, list: String, context: ProviderContext
     ) -> ContactResult {
         let phone = contact.phone.e164
         func failure(_ message: String, providerCode: String? = nil) -> ContactResult {
@@ -379,7 +366,7 @@ public struct OctopushProvider: ContactProvider {
                     "\(phone) is already in Octopush list '\(list)' and was left as it is",
                     providerCode: status, provider: name, operation: .add))
         default:
-            let shown = String(credentials.redact(status).prefix(40))
+            let shown = context.quote(status, limit: 40)
             return failure(
                 "Octopush reported the unknown status '\(shown)' for \(phone)",
                 providerCode: shown)

@@ -77,7 +77,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
         ProviderDescriptor(
             name: Self.name,
             summary: "SMS Gateway API (Smstools): JSON, X-Client-Id/X-Client-Secret headers",
-            credentialKeys: Self.credentialKeys,
+            credentialKeys: Self.credentialKeys, publicCredentialKeys: ["client_id"],
             defaultEndpoint: Self.defaultEndpoint,
             defaultRegion: nil,
             batchSizes: [.add: configuration.addBatchSize],
@@ -104,10 +104,8 @@ public struct SMSGatewayAPIProvider: ContactProvider {
     ) async throws -> [ContactResult] {
         guard !batch.isEmpty else { return [] }
         let name = Self.name
-        let clientID = try SGASPSupport.credential(
-            "client_id", context: context, provider: name, operation: .add)
-        let clientSecret = try SGASPSupport.credential(
-            "client_secret", context: context, provider: name, operation: .add)
+        let clientID = context.credentials["client_id"] ?? ""
+        let clientSecret = context.credentials["client_secret"] ?? ""
 
         var results = [ContactResult?](repeating: nil, count: batch.count)
         var sentIndices: [Int] = []
@@ -127,15 +125,15 @@ public struct SMSGatewayAPIProvider: ContactProvider {
         guard !payloads.isEmpty else { return results.map { $0! } }
 
         let body: JSONValue = payloads.count == 1 ? payloads[0] : .array(payloads)
-        let request = SGASPSupport.request(
-            .post, context.url("/v1/contact"),
-            headers: [("X-Client-Id", clientID), ("X-Client-Secret", clientSecret)],
-            json: body, timeout: configuration.requestTimeout)
         let response = try await ProviderSupport.send(
-            request, context: context, provider: name, operation: .add)
+            .post, context.url("/v1/contact"),
+            headers: ProviderSupport.jsonHeaders(
+                [("X-Client-Id", clientID), ("X-Client-Secret", clientSecret)], hasBody: true),
+            body: body.encoded(), timeout: configuration.requestTimeout, context: context,
+            provider: name, operation: .add)
 
         let sentPhones = zip(sentIndices, payloads).map { index, payload in
-            payload["phone"]?.stringValue.map(SGASPSupport.digits)
+            payload["phone"]?.stringValue.map(ProviderSupport.digits)
                 ?? batch[index].phone.internationalDigits
         }
         let sentResults = try outcome(
@@ -151,10 +149,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
     public func delete(
         _ batch: [Contact], from list: String, context: ProviderContext
     ) async throws -> [ContactResult] {
-        throw ContactError(
-            .unsupportedOperation,
-            "delete is not supported by \(Self.name)",
-            provider: Self.name, operation: .delete)
+        throw unsupported(.delete)
     }
 
     /// Checks a contact before anything is sent.
@@ -171,7 +166,7 @@ public struct SMSGatewayAPIProvider: ContactProvider {
         {
             return ContactError(
                 .invalidField,
-                "\(field) must be 1, 0, true, false, yes or no; got '\(SGASPSupport.quote(value))'",
+                "\(field) must be 1, 0, true, false, yes or no; got '\(Redactor.none.quote(value))'",
                 provider: Self.name, operation: operation, field: field)
         }
         return nil
@@ -181,23 +176,21 @@ public struct SMSGatewayAPIProvider: ContactProvider {
     public func checkList(
         _ list: String, options: [String: String], for operation: ContactOperation
     ) -> ContactError? {
-        SGASPSupport.checkList(list, provider: Self.name, operation: operation, name: "groupid")
+        ProviderSupport.checkList(list, provider: Self.name, operation: operation, name: "groupid")
     }
 
     /// The results for the sent contacts from the answer, or the error for the batch.
     private func outcome(
-        of response: HTTPResponse, sentPhones: [String], list: String, context: ProviderContext
+        of response: ProviderResponse, sentPhones: [String], list: String, context: ProviderContext
     ) throws(ContactError) -> [ContactResult] {
         let name = Self.name
-        let json = SGASPSupport.json(response)
-        if let error = SGASPSupport.transientError(
-            response, json: json, context: context, provider: name, operation: .add)
+        let json = response.json
+        if let error = ProviderSupport.transientError(
+            response, context: context, provider: name, display: name, operation: .add)
         {
             throw error
         }
-        let detail =
-            SGASPSupport.message(from: response, json: json, credentials: context.credentials)
-            .map { ": \($0)" } ?? ""
+        let detail = ProviderSupport.said(response, context: context).map { ": \($0)" } ?? ""
         let status = response.status
         switch status {
         case 200...299:

@@ -33,7 +33,7 @@ enum SMSPartnerPayload {
             keys.insert(number.e164)
             keys.insert("digits:" + number.internationalDigits)
         }
-        let digits = SGASPSupport.digits(raw)
+        let digits = ProviderSupport.digits(raw)
         if !digits.isEmpty { keys.insert("digits:" + digits) }
         return keys
     }

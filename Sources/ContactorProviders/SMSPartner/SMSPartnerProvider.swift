@@ -1,5 +1,6 @@
 import Contactor
 import Foundation
+import HTTPTypes
 
 /// The SMS Partner adapter: adds contacts to a group with `POST /v1/contact/add` and
 /// deletes them by phone number.
@@ -64,7 +65,7 @@ public struct SMSPartnerProvider: ContactProvider {
     public static let name = "smspartner"
 
     /// The documented base URL, `http://api.smspartner.fr` (the documentation uses http).
-    public static let defaultEndpoint = URL(string: "http://api.smspartner.fr")!
+    public static let defaultEndpoint = URL(string: "https://api.smspartner.fr")!
 
     /// The credential keys: `api_key`.
     public static let credentialKeys = ["api_key"]
@@ -130,8 +131,7 @@ public struct SMSPartnerProvider: ContactProvider {
     ) async throws -> [ContactResult] {
         guard !batch.isEmpty else { return [] }
         let name = Self.name
-        let apiKey = try SGASPSupport.credential(
-            "api_key", context: context, provider: name, operation: .add)
+        let apiKey = context.credentials["api_key"] ?? ""
 
         var results = [ContactResult?](repeating: nil, count: batch.count)
         var sentIndices: [Int] = []
@@ -156,11 +156,9 @@ public struct SMSPartnerProvider: ContactProvider {
         } else {
             body["contactsList"] = .array(payloads)
         }
-        let request = SGASPSupport.request(
-            .post, context.url("/v1/contact/add"), json: .object(body),
-            timeout: configuration.requestTimeout)
-        let response = try await ProviderSupport.send(
-            request, context: context, provider: name, operation: .add)
+        let response = try await send(
+            .post, context.url("/v1/contact/add"), json: .object(body), context: context,
+            operation: .add)
 
         let sentResults: [ContactResult]
         if payloads.count == 1 {
@@ -177,7 +175,7 @@ public struct SMSPartnerProvider: ContactProvider {
 
     /// The result of a single add, or the error for the batch.
     private func singleAddOutcome(
-        _ response: HTTPResponse, list: String, context: ProviderContext
+        _ response: ProviderResponse, list: String, context: ProviderContext
     ) throws(ContactError) -> ContactResult {
         let json = try answer(response, list: list, context: context, operation: .add)
         if SMSPartnerPayload.isSuccess(json) {
@@ -189,15 +187,13 @@ public struct SMSPartnerProvider: ContactProvider {
 
     /// The results of a bulk add, matched to the contacts by phone number.
     private func bulkAddOutcome(
-        _ response: HTTPResponse, sent: [(contact: Contact, phone: String?)], list: String,
+        _ response: ProviderResponse, sent: [(contact: Contact, phone: String?)], list: String,
         context: ProviderContext
     ) throws(ContactError) -> [ContactResult] {
         let name = Self.name
         let json = try answer(response, list: list, context: context, operation: .add)
         guard let items = json["results"]?.arrayValue else {
-            let detail = json["message"]?.stringValue.map {
-                ": " + SGASPSupport.quote(context.credentials.redact($0))
-            }
+            let detail = json["message"]?.stringValue.map { ": " + context.quote($0) }
             throw ContactError(
                 .providerError,
                 "\(name) answered the bulk add without results"
@@ -256,8 +252,7 @@ public struct SMSPartnerProvider: ContactProvider {
         _ batch: [Contact], from list: String, context: ProviderContext
     ) async throws -> [ContactResult] {
         guard !batch.isEmpty else { return [] }
-        let apiKey = try SGASPSupport.credential(
-            "api_key", context: context, provider: Self.name, operation: .delete)
+        let apiKey = context.credentials["api_key"] ?? ""
         let scan = try await findContactIDs(batch, in: list, apiKey: apiKey, context: context)
 
         var results: [ContactResult] = []
@@ -317,14 +312,12 @@ public struct SMSPartnerProvider: ContactProvider {
         var firstPageCount: Int?
         var page = 1
         while true {
-            let request = SGASPSupport.request(
+            let response = try await send(
                 .get,
                 context.url(
                     "/v1/contact/list",
                     query: [("apiKey", apiKey), ("groupId", list), ("page", String(page))]),
-                json: nil, timeout: configuration.requestTimeout)
-            let response = try await ProviderSupport.send(
-                request, context: context, provider: Self.name, operation: .delete)
+                json: nil, context: context, operation: .delete)
             let json = try answer(response, list: list, context: context, operation: .delete)
             if !SMSPartnerPayload.isSuccess(json), SMSPartnerPayload.code(json) != nil {
                 throw SMSPartnerErrorCode.error(
@@ -380,19 +373,17 @@ public struct SMSPartnerProvider: ContactProvider {
         _ contactID: String, apiKey: String, context: ProviderContext
     ) async -> ContactResult {
         let name = Self.name
-        let request = SGASPSupport.request(
-            .post, context.url("/v1/contact/delete"),
-            json: ["apiKey": .string(apiKey), "contactId": .string(contactID)],
-            timeout: configuration.requestTimeout)
         do throws(ContactError) {
-            let response = try await ProviderSupport.send(
-                request, context: context, provider: name, operation: .delete)
+            let response = try await send(
+                .post, context.url("/v1/contact/delete"),
+                json: ["apiKey": .string(apiKey), "contactId": .string(contactID)],
+                context: context, operation: .delete)
             if response.status == 404 {
                 return .skipped(
                     ContactError(
                         .notInList,
                         "\(name) no longer knows contact \(contactID) (HTTP 404)",
-                        providerCode: SMSPartnerPayload.code(SGASPSupport.json(response)),
+                        providerCode: SMSPartnerPayload.code(response.json),
                         provider: name, operation: .delete))
             }
             let json = try answer(response, list: nil, context: context, operation: .delete)
@@ -410,13 +401,13 @@ public struct SMSPartnerProvider: ContactProvider {
     /// The answer's JSON, after handling what fails the whole request: 429 and 5xx
     /// (transient), control codes 1 and 10, 401/403, and bodies that are not JSON objects.
     private func answer(
-        _ response: HTTPResponse, list: String?, context: ProviderContext,
+        _ response: ProviderResponse, list: String?, context: ProviderContext,
         operation: ContactOperation
     ) throws(ContactError) -> JSONValue {
         let name = Self.name
-        let json = SGASPSupport.json(response)
-        if let error = SGASPSupport.transientError(
-            response, json: json, context: context, provider: name, operation: operation)
+        let json = response.json
+        if let error = ProviderSupport.transientError(
+            response, context: context, provider: name, display: name, operation: operation)
         {
             throw error
         }
@@ -439,9 +430,7 @@ public struct SMSPartnerProvider: ContactProvider {
                 return json
             }
         }
-        let detail =
-            SGASPSupport.message(from: response, json: json, credentials: context.credentials)
-            .map { ": \($0)" } ?? ""
+        let detail = ProviderSupport.said(response, context: context).map { ": \($0)" } ?? ""
         if response.status == 401 || response.status == 403 {
             throw ContactError(
                 .authFailed, "\(name) refused the API key (HTTP \(response.status))\(detail)",
@@ -458,7 +447,7 @@ public struct SMSPartnerProvider: ContactProvider {
     /// member, else the code's documented meaning.
     private func message(_ json: JSONValue, _ context: ProviderContext) -> String {
         if let text = json["message"]?.stringValue, !text.isEmpty {
-            return SGASPSupport.quote(context.credentials.redact(text))
+            return context.quote(text)
         }
         return SMSPartnerErrorCode.summary(SMSPartnerPayload.code(json))
     }
@@ -479,7 +468,7 @@ public struct SMSPartnerProvider: ContactProvider {
             if !(value.hasPrefix("http://") || value.hasPrefix("https://")) {
                 return ContactError(
                     .invalidField,
-                    "\(field) must start with http:// or https://; got '\(SGASPSupport.quote(value))'",
+                    "\(field) must start with http:// or https://; got '\(Redactor.none.quote(value))'",
                     provider: Self.name, operation: operation, field: field)
             }
         }
@@ -490,6 +479,17 @@ public struct SMSPartnerProvider: ContactProvider {
     public func checkList(
         _ list: String, options: [String: String], for operation: ContactOperation
     ) -> ContactError? {
-        SGASPSupport.checkList(list, provider: Self.name, operation: operation, name: "groupId")
+        ProviderSupport.checkList(list, provider: Self.name, operation: operation, name: "groupId")
+    }
+
+    /// Sends a JSON request (`Accept: application/json`, and `Content-Type` with a body).
+    private func send(
+        _ method: HTTPRequest.Method, _ url: URL, json: JSONValue?, context: ProviderContext,
+        operation: ContactOperation
+    ) async throws(ContactError) -> ProviderResponse {
+        try await ProviderSupport.send(
+            method, url, headers: ProviderSupport.jsonHeaders([], hasBody: json != nil),
+            body: json?.encoded(), timeout: configuration.requestTimeout, context: context,
+            provider: Self.name, operation: operation)
     }
 }

@@ -1,40 +1,142 @@
 import Contactor
 import Foundation
+import HTTPTypes
 
-/// What every built-in adapter does the same way: sending through the context's
-/// transport, reading `Retry-After`, and running a mapping's payload hook.
+/// A response as the adapters read it: status, header fields and the whole body.
+struct ProviderResponse: Sendable {
+    /// The status code.
+    var status: Int
+    /// The header fields.
+    var headers: HTTPFields
+    /// The body (empty when there was none).
+    var body: Data
+
+    /// The body decoded as UTF-8 (invalid bytes replaced).
+    var text: String { String(decoding: body, as: UTF8.self) }
+
+    /// The body parsed as JSON, or `nil` when it is empty or not JSON.
+    var json: JSONValue? {
+        guard !body.isEmpty else { return nil }
+        return try? JSONValue.decode(body)
+    }
+
+    /// The first value of header `name`, or `nil`.
+    func header(_ name: String) -> String? { HTTPField.Name(name).flatMap { headers[$0] } }
+
+    /// How long a `Retry-After` header asks to wait (delta-seconds or an HTTP date), or
+    /// `nil` when there is none or it cannot be read.
+    var retryAfter: Duration? { header("Retry-After").flatMap { RetryAfter.parse($0) } }
+}
+
+/// What every built-in adapter does the same way: building and sending requests through
+/// the context, quoting what a provider said (masked and cut by the context), reading
+/// `Retry-After` and transient statuses, and running a mapping's payload hook.
 enum ProviderSupport {
-    /// The most characters of a payload hook's error quoted in a contact's error.
-    static let maxQuotedHookError = 300
-
-    /// Sends `request` through the context's transport.
+    /// Sends a request through the context's pipeline.
     ///
     /// A ``ContactError`` from the transport is passed on with the provider and operation
-    /// filled in and its message redacted; any other error becomes a transient
+    /// filled in and the run's secrets masked; any other error becomes a transient
     /// `transport_error`. The URL (which may hold an API key in its query) is never quoted.
     static func send(
-        _ request: HTTPRequest, context: ProviderContext, provider: String,
-        operation: ContactOperation
-    ) async throws(ContactError) -> HTTPResponse {
+        _ method: HTTPRequest.Method, _ url: URL, headers: [(String, String)] = [],
+        body: Data? = nil, timeout: Duration? = nil, context: ProviderContext,
+        provider: String, operation: ContactOperation
+    ) async throws(ContactError) -> ProviderResponse {
+        let request = HTTPRequest(
+            method: method, url: url, headerFields: HTTPFields(pairs: headers))
         do {
-            return try await context.send(request)
+            let (head, data) = try await context.send(request, body: body, timeout: timeout)
+            return ProviderResponse(
+                status: head.status.code, headers: head.headerFields, body: data)
         } catch let error as ContactError {
-            var copy = error.attributed(to: provider, operation: operation)
-            copy.message = context.credentials.redact(copy.message)
-            throw copy
+            throw error.attributed(to: provider, operation: operation)
+                .redacted(by: context.request.redactor)
         } catch {
             throw ContactError(
                 .transportError,
                 "sending the \(operation) request to \(provider) failed: "
-                    + context.credentials.redact(String(describing: error)),
+                    + context.quote(String(describing: error)),
                 provider: provider, operation: operation, isTransient: true)
         }
     }
 
-    /// How long a `Retry-After` header asks to wait (delta-seconds or an HTTP date), or
-    /// `nil` when there is none or it cannot be read.
-    static func retryAfter(_ headers: HTTPHeaders, now: Date = Date()) -> Duration? {
-        headers["Retry-After"].flatMap { RetryAfter.parse($0, now: now) }
+    /// A JSON request's headers: `Content-Type: application/json` when there is a body,
+    /// `Accept: application/json`, then `extra`.
+    static func jsonHeaders(_ extra: [(String, String)], hasBody: Bool) -> [(String, String)] {
+        (hasBody ? [("Content-Type", "application/json")] : []) + [("Accept", "application/json")]
+            + extra
+    }
+
+    /// What a response body says, for an error message: its JSON `message` (or
+    /// `errorMsg`, `error_message`, `error` when they are text, or the first of `errors`),
+    /// else its text; control characters become spaces, and the context masks secrets and
+    /// cuts it to ``Redactor/defaultLimit`` characters. `nil` when there is nothing.
+    static func said(_ response: ProviderResponse, context: ProviderContext) -> String? {
+        var text: String?
+        if let json = response.json {
+            for key in ["message", "errorMsg", "error_message", "error"] {
+                if case .string(let value)? = json[key], !value.isEmpty {
+                    text = value
+                    break
+                }
+            }
+            if text == nil, let first = json["errors"]?.arrayValue?.first {
+                text = first["errorMsg"]?.stringValue ?? first["message"]?.stringValue
+            }
+        }
+        if text == nil {
+            let body = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !body.isEmpty { text = body }
+        }
+        guard let text else { return nil }
+        let flat = String(
+            text.unicodeScalars.map {
+                CharacterSet.controlCharacters.contains($0) ? " " : Character($0)
+            })
+        return context.quote(flat.trimmingCharacters(in: .whitespaces))
+    }
+
+    /// ``said(_:context:)`` in quotes for the end of a message (`: "Bad list"`), or
+    /// ` (empty body)`.
+    static func quotedBody(_ response: ProviderResponse, context: ProviderContext) -> String {
+        said(response, context: context).map { ": \"\($0)\"" } ?? " (empty body)"
+    }
+
+    /// The error for a 429 or 5xx answer (both transient), or `nil` for other statuses.
+    static func transientError(
+        _ response: ProviderResponse, context: ProviderContext, provider: String,
+        display: String, operation: ContactOperation, providerCode: String? = nil
+    ) -> ContactError? {
+        let detail = said(response, context: context).map { ": \($0)" } ?? ""
+        if response.status == 429 {
+            return ContactError(
+                .rateLimited, "\(display) asked to slow down (HTTP 429)\(detail)",
+                providerCode: providerCode, provider: provider, operation: operation,
+                isTransient: true, retryAfter: response.retryAfter)
+        }
+        if (500...599).contains(response.status) {
+            return ContactError(
+                .providerError,
+                "\(display) had a server error (HTTP \(response.status))\(detail)",
+                providerCode: providerCode, provider: provider, operation: operation,
+                isTransient: true, retryAfter: response.retryAfter)
+        }
+        return nil
+    }
+
+    /// `missing_field` for a list name that is empty or only blanks, else `nil`.
+    static func checkList(
+        _ list: String, provider: String, operation: ContactOperation, name: String
+    ) -> ContactError? {
+        guard list.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else { return nil }
+        return ContactError(
+            .missingField, "the list (\(name)) is empty", provider: provider,
+            operation: operation, field: "list")
+    }
+
+    /// The digits of `text` (`+33 6 12` → `33612`).
+    static func digits(_ text: String) -> String {
+        String(text.unicodeScalars.filter { ("0"..."9").contains($0) }.map(Character.init))
     }
 
     /// Runs the context's payload hook, if any, on `payload` (a JSON object).
@@ -50,14 +152,11 @@ enum ProviderSupport {
         do {
             edited = try await hook(provider, contact, payload)
         } catch {
-            let reason = context.credentials.redact(
+            let reason = context.quote(
                 (error as? ContactError)?.message ?? String(describing: error))
-            let quoted =
-                reason.count > maxQuotedHookError
-                ? String(reason.prefix(maxQuotedHookError)) + "…" : reason
             return .failure(
                 ContactError(
-                    .pluginError, "the payload hook failed for \(contact.phone.e164): \(quoted)",
+                    .pluginError, "the payload hook failed for \(contact.phone.e164): \(reason)",
                     provider: provider, operation: operation))
         }
         guard case .object = edited else {

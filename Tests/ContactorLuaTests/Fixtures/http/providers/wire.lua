@@ -12,6 +12,7 @@ return {
     if f.body_kind == "json" then req.json = { phone = contacts[1].phone, tags = json.array() }
     elseif f.body_kind == "form" then req.form = { phone = contacts[1].phone, z = 1, a = true }
     elseif f.body_kind == "raw" then req.body = "raw\0bytes\255" end
+    if f.retry == "false" then req.retry = false end
     local res = ctx.http.request(req)
     local results = {}
     for i = 1, #contacts do

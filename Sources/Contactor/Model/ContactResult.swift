@@ -18,13 +18,16 @@ public struct ContactResult: Sendable, Hashable {
         case rejected
         /// It could not be done now (auth, unknown list, transport, provider error).
         case failed
+        /// Checked and accepted, and nothing sent: `validate`, or a dry run (where
+        /// ``RecordOutcome/operation`` says what would have been sent).
+        case valid
 
         public var description: String { rawValue }
 
         /// Whether the operation reached the state the user asked for.
         public var isSuccess: Bool {
             switch self {
-            case .added, .updated, .deleted, .skipped: true
+            case .added, .updated, .deleted, .skipped, .valid: true
             case .rejected, .failed: false
             }
         }
@@ -66,4 +69,6 @@ public struct ContactResult: Sendable, Hashable {
     public static func failed(_ error: ContactError) -> ContactResult {
         .init(status: .failed, error: error)
     }
+    /// Checked and accepted; nothing was sent.
+    public static let valid = ContactResult(status: .valid)
 }

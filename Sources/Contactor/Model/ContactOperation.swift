@@ -1,6 +1,6 @@
 /// An operation a provider can perform on a contact list.
 ///
-/// A struct rather than an enum so that providers can grow operations (update, ...)
+/// A struct rather than an enum so that providers can grow operations (a future `merge`, ...)
 /// without breaking embedders.
 public struct ContactOperation: RawRepresentable, Sendable, Hashable, CustomStringConvertible,
     Codable
@@ -17,4 +17,8 @@ public struct ContactOperation: RawRepresentable, Sendable, Hashable, CustomStri
     public static let add = ContactOperation(rawValue: "add")
     /// Delete contacts from a list.
     public static let delete = ContactOperation(rawValue: "delete")
+    /// Change the fields of contacts already in a list.
+    public static let update = ContactOperation(rawValue: "update")
+    /// Read the contacts of a list (an export).
+    public static let list = ContactOperation(rawValue: "list")
 }

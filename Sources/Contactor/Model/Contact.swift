@@ -18,12 +18,16 @@ public struct Contact: Sendable, Hashable {
     public var civility: String?
     /// Custom fields, by name.
     public var fields: [String: String]
+    /// The provider's own identifier of this contact in the list, when it is known (from
+    /// the ledger or a list export): SMS Gateway API needs it to update a contact, SMS
+    /// Partner to delete one without looking it up first. Not a field that is sent.
+    public var providerID: String?
 
     /// Creates a contact.
     public init(
         phone: PhoneNumber, firstName: String? = nil, lastName: String? = nil,
         email: String? = nil, birthday: CalendarDate? = nil, civility: String? = nil,
-        fields: [String: String] = [:]
+        fields: [String: String] = [:], providerID: String? = nil
     ) {
         self.phone = phone
         self.firstName = firstName
@@ -32,6 +36,7 @@ public struct Contact: Sendable, Hashable {
         self.birthday = birthday
         self.civility = civility
         self.fields = fields
+        self.providerID = providerID
     }
 }
 

@@ -1,0 +1,123 @@
+import Foundation
+import HTTPTypes
+import Synchronization
+
+/// How many requests per second may go to one provider account.
+public struct RateLimit: Sendable, Hashable {
+    /// Requests per second.
+    public var rate: Double
+    /// How many requests may go at once after a quiet period.
+    public var burst: Int
+
+    /// Creates a limit of `rate` requests per second with bursts of `burst`.
+    public init(rate: Double, burst: Int = 1) {
+        self.rate = rate
+        self.burst = max(1, burst)
+    }
+}
+
+/// Which rate a client keeps to, per provider account.
+public struct RateLimitPolicy: Sendable, Hashable {
+    private enum Kind: Sendable, Hashable {
+        case providerDefault
+        case unlimited
+        case fixed(RateLimit)
+    }
+
+    private let kind: Kind
+
+    /// The provider's documented rate (``ProviderDescriptor/defaultRateLimit``) where it
+    /// gives one, else no limit.
+    public static let providerDefault = RateLimitPolicy(kind: .providerDefault)
+    /// No limit.
+    public static let unlimited = RateLimitPolicy(kind: .unlimited)
+
+    /// At most `rate` requests per second to each account, bursts of `burst`.
+    public static func perSecond(_ rate: Double, burst: Int = 1) -> RateLimitPolicy {
+        RateLimitPolicy(kind: .fixed(RateLimit(rate: rate, burst: burst)))
+    }
+
+    /// The limit for `descriptor`'s provider, or `nil` for none.
+    public func limit(for descriptor: ProviderDescriptor) -> RateLimit? {
+        switch kind {
+        case .providerDefault: descriptor.defaultRateLimit.map { RateLimit(rate: $0) }
+        case .unlimited: nil
+        case .fixed(let limit): limit
+        }
+    }
+}
+
+/// The token buckets of a client: one per provider and account, made on first use and
+/// shared by every run and task of the client, so that concurrent runs against one
+/// account keep to one limit together.
+public final class RateLimiter: Sendable {
+    private struct Key: Hashable {
+        var provider: String
+        var account: String
+        var limit: RateLimit
+    }
+
+    private let buckets = Mutex<[Key: TokenBucket]>([:])
+    private let makeBucket: @Sendable (RateLimit) -> TokenBucket
+
+    /// Creates a limiter whose buckets measure time and sleep on `clock`.
+    public init<C: Clock>(clock: C) where C.Duration == Duration {
+        makeBucket = { TokenBucket(.init(rate: $0.rate, burst: $0.burst), clock: clock) }
+    }
+
+    /// Creates a limiter on the continuous clock.
+    public convenience init() { self.init(clock: ContinuousClock()) }
+
+    /// The bucket of `account` at `provider` for `limit`.
+    public func bucket(provider: String, account: String, limit: RateLimit) -> TokenBucket {
+        let key = Key(provider: provider, account: account, limit: limit)
+        return buckets.withLock { buckets in
+            if let bucket = buckets[key] { return bucket }
+            let bucket = makeBucket(limit)
+            buckets[key] = bucket
+            return bucket
+        }
+    }
+}
+
+/// A middleware that takes a token from the account's ``TokenBucket`` before each
+/// request and tells the bucket about every 429 (with its `Retry-After`), so that every
+/// task sending to that account slows down together.
+///
+/// A client puts one in front of its own middlewares when a run has a rate limit
+/// (``RequestContext/rateLimit``); requests without one pass straight through.
+public struct RateLimitMiddleware: ClientMiddleware {
+    /// Where the buckets are.
+    public let limiter: RateLimiter
+    private let now: @Sendable () -> Date
+
+    /// Creates the middleware.
+    /// - Parameters:
+    ///   - limiter: The buckets.
+    ///   - now: The wall-clock time, to read `Retry-After` dates.
+    public init(limiter: RateLimiter, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.limiter = limiter
+        self.now = now
+    }
+
+    /// Waits for a token, sends the request, and reports a 429 to the bucket.
+    public func intercept(
+        _ request: HTTPRequest, body: Data?, context: RequestContext,
+        next: @Sendable (HTTPRequest, Data?, RequestContext) async throws -> (HTTPResponse, Data)
+    ) async throws -> (HTTPResponse, Data) {
+        guard let limit = context.rateLimit else {
+            return try await next(request, body, context)
+        }
+        let bucket = limiter.bucket(
+            provider: context.provider, account: context.account, limit: limit)
+        try await bucket.acquire()
+        let answer = try await next(request, body, context)
+        if answer.0.status.code == 429 {
+            await bucket.didReceiveRateLimit(
+                retryAfter: answer.0.header("Retry-After").flatMap {
+                    RetryAfter.parse($0, now: now())
+                })
+        }
+        return answer
+    }
+}
