@@ -208,7 +208,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ContactorLuaTests",
-            dependencies: ["ContactorLua", "ContactorTesting"],
+            dependencies: [
+                "ContactorLua", "ContactorTesting", "ContactorTestServer", "ContactorHTTP",
+            ],
             resources: [.copy("Fixtures")]
         ),
         // The bundled plugins/ (read from the checkout, not copied), each provider against a

@@ -99,7 +99,7 @@ public struct LuaProvider: ContactProvider {
                 operation.rawValue, ctx: ctxinfo, [.text(list), .array(batch.map(\.luaValue))],
                 context: callContext)
         } catch {
-            if let structured = Self.structuredError(error.value, redactor: redactor) {
+            if let structured = Self.structuredError(error, redactor: redactor) {
                 throw structured.attributed(to: name, operation: operation)
             }
             if let transport = error.transportError, error.kind == .runtime {
@@ -115,18 +115,6 @@ public struct LuaProvider: ContactProvider {
         case .failure(let error):
             return Array(repeating: .failed(error), count: batch.count)
         }
-    }
-
-    /// An error raised as `error({ code = "auth_failed", message = "...", ... })`.
-    static func structuredError(_ value: LuaValue?, redactor: Redactor) -> ContactError? {
-        guard let value, let table = value.stringMap, let codeText = table["code"]?.stringValue
-        else { return nil }
-        let code = ContactError.Code(rawValue: codeText)
-        guard ContactError.Code.all.contains(code) else { return nil }
-        let message = table["message"]?.stringValue ?? "the plugin reported \(codeText)"
-        return ContactError(
-            code, redactor.redact(message), providerCode: table["provider_code"].flatMap(text),
-            isTransient: table["transient"] == .boolean(true))
     }
 
     private static func text(_ value: LuaValue) -> String? {
