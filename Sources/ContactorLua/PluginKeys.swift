@@ -109,9 +109,9 @@ enum PluginKeys {
     }
 
     /// The line where the plugin table's `key = ...` is written, found in the source: the
-    /// first `key =` (or `["key"] =`) after `after` (a line number) or, without it, after
-    /// the file's last top-level `return`, where the plugin table usually is; else anywhere.
-    /// `nil` when the key is not spelled out (a table built by code).
+    /// first `key =` (or `["key"] =`, `t.key =`, `function t.key(`) after `after` (a line
+    /// number) or, without it, after the file's last top-level `return`, where the plugin
+    /// table usually is; else anywhere. `nil` when the key is not spelled out.
     static func line(of key: String, in source: [UInt8], after: Int? = nil) -> Int? {
         let lines = String(decoding: source, as: UTF8.self).split(
             separator: "\n", omittingEmptySubsequences: false)
@@ -121,17 +121,22 @@ enum PluginKeys {
                 let before = line[..<range.lowerBound].last
                 var tail = rest[range.upperBound...]
                 defer { rest = rest[range.upperBound...] }
-                if let before, before.isLetter || before.isNumber || before == "_" || before == "."
-                {
+                if let before, before.isLetter || before.isNumber || before == "_" {
                     continue
+                }
+                if let next = tail.first, next.isLetter || next.isNumber || next == "_" {
+                    continue
+                }
+                // `function plugin.key(` (a table built field by field).
+                if before == "." || before == ":" {
+                    let head = line.drop { $0 == " " || $0 == "\t" }
+                    if head.hasPrefix("function "), tail.first == "(" { return true }
                 }
                 if before == "\"" || before == "'" {
                     guard let quote = tail.first, quote == before else { continue }
                     tail = tail.dropFirst().drop { $0 == " " }
                     guard tail.first == "]" else { continue }
                     tail = tail.dropFirst()
-                } else if let next = tail.first, next.isLetter || next.isNumber || next == "_" {
-                    continue
                 }
                 tail = tail.drop { $0 == " " || $0 == "\t" }
                 if tail.first == "=", tail.dropFirst().first != "=" { return true }

@@ -212,6 +212,16 @@ import Testing
         #expect(PluginKeys.line(of: "kind", in: source) == 4)
         #expect(PluginKeys.line(of: "absent", in: source) == nil)
         #expect(PluginKeys.line(of: "size", in: source) == nil)
+        let fieldByField = Array(
+            """
+            local plugin = { kind = "provider" }
+            plugin.batchsize = 20
+            function plugin.delet(ctx, list, contacts) end
+            return plugin
+            """.utf8)
+        #expect(PluginKeys.line(of: "batchsize", in: fieldByField) == 2)
+        #expect(PluginKeys.line(of: "delet", in: fieldByField) == 3)
+        #expect(PluginKeys.line(of: "kind", in: fieldByField) == 1)
     }
 }
 
