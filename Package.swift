@@ -231,7 +231,7 @@ let package = Package(
             name: "ContactorLuaTests",
             dependencies: [
                 .product(name: "HTTPTypes", package: "swift-http-types"), "ContactorLua",
-                "ContactorTesting",
+                "ContactorTesting", "ContactorTestServer", "ContactorHTTP",
             ],
             resources: [.copy("Fixtures")]
         ),

@@ -26,6 +26,10 @@ typedef struct clh_limits {
     int tripped;
     int64_t budget;
     int64_t remaining;
+    /// Where the budget tripped (`file:line`, from the hook, before anything could unwind)
+    /// and the traceback there (malloc'ed, or NULL); both reset by clh_start.
+    char trip_where[256];
+    char *trip_traceback;
     /// The results of the last clh_call, kept (and reused) until the next one.
     char *results;
     size_t results_cap;
@@ -56,19 +60,54 @@ static void *clh_allocator(void *ud, void *ptr, size_t osize, size_t nsize) {
     return block;
 }
 
+/// Records where the budget tripped: the running function's `file:line` and a traceback,
+/// taken in the hook at the first trip, so that the report names the loop itself and not
+/// the line a script's pcall returned to.
+static void record_trip(lua_State *L, lua_Debug *ar, clh_limits *limits) {
+    limits->trip_where[0] = 0;
+    if (lua_getinfo(L, "Sl", ar) != 0) {
+        if (ar->currentline > 0)
+            snprintf(limits->trip_where, sizeof limits->trip_where, "%s:%d", ar->short_src,
+                     ar->currentline);
+        else
+            snprintf(limits->trip_where, sizeof limits->trip_where, "%s", ar->short_src);
+    }
+    free(limits->trip_traceback);
+    limits->trip_traceback = NULL;
+    // luaL_traceback allocates: lift the memory cap for it (hooks do not run inside a
+    // hook, so disarming cannot let the script run unlimited) and keep a C copy.
+    if (!lua_checkstack(L, 2)) return;
+    limits->armed = 0;
+    luaL_traceback(L, L, NULL, 0);
+    limits->armed = 1;
+    size_t n = 0;
+    const char *text = lua_tolstring(L, -1, &n);
+    if (text != NULL) {
+        limits->trip_traceback = malloc(n + 1);
+        if (limits->trip_traceback) memcpy(limits->trip_traceback, text, n + 1);
+    }
+    lua_pop(L, 1);
+}
+
 static void clh_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
     clh_limits *limits = limits_of(L);
     if (!limits->armed) return;
     if (!limits->tripped) {
         limits->remaining -= CLH_HOOK_STEP;
         if (limits->remaining > 0) return;
         limits->tripped = 1;
+        record_trip(L, ar, limits);
         // Fire on every instruction from now on, so that a pcall in the script cannot
         // swallow the limit: the next instruction raises again.
         lua_sethook(L, clh_hook, LUA_MASKCOUNT, 1);
     }
-    luaL_error(L, "instruction budget of %lld exceeded", (long long)limits->budget);
+    // The message is built here and pushed as data: never hand a text with values in it
+    // to lua_pushfstring / luaL_error as a format (it knows neither %lld nor a stray %).
+    char message[400];
+    snprintf(message, sizeof message, "%s%sinstruction budget of %lld exceeded",
+             limits->trip_where, limits->trip_where[0] ? ": " : "", (long long)limits->budget);
+    lua_pushstring(L, message);
+    lua_error(L);
 }
 
 // MARK: buffers
@@ -445,6 +484,7 @@ void clh_close(lua_State *L) {
     limits->armed = 0;
     lua_close(L);
     free(limits->results);
+    free(limits->trip_traceback);
     free(limits);
 }
 
@@ -455,6 +495,30 @@ void clh_set_budget(lua_State *L, int64_t instructions) {
 size_t clh_memory_used(lua_State *L) { return limits_of(L)->used; }
 
 int clh_budget_tripped(lua_State *L) { return limits_of(L)->tripped; }
+
+const char *clh_budget_where(lua_State *L) { return limits_of(L)->trip_where; }
+
+const char *clh_budget_traceback(lua_State *L) {
+    const char *text = limits_of(L)->trip_traceback;
+    return text ? text : "";
+}
+
+int clh_error_location(lua_State *co, char *buffer, size_t capacity) {
+    if (capacity == 0) return 0;
+    buffer[0] = 0;
+    lua_Debug ar;
+    // The first frame of a script's own code (chunk names `@file`): the function that
+    // called `error`, or the one that raised. Frames of C functions and of the trusted
+    // prelude (`=contactor`) are skipped. lua_getstack and lua_getinfo("Sl") allocate
+    // nothing and raise nothing.
+    for (int level = 0; level < 64 && lua_getstack(co, level, &ar); level++) {
+        if (lua_getinfo(co, "Sl", &ar) == 0) continue;
+        if (ar.source == NULL || ar.source[0] != '@' || ar.currentline <= 0) continue;
+        snprintf(buffer, capacity, "%s:%d", ar.short_src, ar.currentline);
+        return 1;
+    }
+    return 0;
+}
 
 /// The registry slots of sandbox.call and of the loaded plugins (see clh_init_sandbox).
 static char clh_call_key;
@@ -580,6 +644,9 @@ int clh_start(lua_State *L, const char *entry, const char *args, size_t len,
     limits->armed = 0;
     limits->tripped = 0;
     limits->remaining = limits->budget;
+    limits->trip_where[0] = 0;
+    free(limits->trip_traceback);
+    limits->trip_traceback = NULL;
     clh_start_args a = {entry, {args, args + len}, NULL, 0};
     if (!lua_checkstack(L, 3)) return LUA_ERRMEM;
     lua_pushcfunction(L, start_protected);

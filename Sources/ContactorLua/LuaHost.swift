@@ -13,6 +13,7 @@ final class LuaHost {
         case http
         case phone
         case readModule = "read_module"
+        case unknownKey = "unknown_key"
     }
 
     /// What the trampoline does after a host function returned.
@@ -55,19 +56,42 @@ final class LuaHost {
         case .http: return http(args)
         case .phone: return phone(args)
         case .readModule: return readModule(args)
+        case .unknownKey: return unknownKey(args)
         }
+    }
+
+    // MARK: unknown keys
+
+    /// `unknown_key(table, key)`: "an unknown key `key` (did you mean `...`?)" for a key the
+    /// prelude found in a table (`result`, `pages`) that has no such key.
+    private func unknownKey(_ args: [LuaValue]) -> Outcome {
+        let table = args.first?.stringValue ?? ""
+        let key = args.dropFirst().first?.stringValue ?? "?"
+        return .values([
+            .text(PluginKeys.unknownKey(key, known: PluginKeys.table(named: table) ?? []))
+        ])
     }
 
     // MARK: log
 
+    /// The longest log line a script may write, in bytes (after redaction).
+    static let logLineLimit = 8000
+
+    /// `log(level, text)`: one line at `level` on the call's logger (the provider context's
+    /// during a provider call), with metadata `plugin`, credentials redacted first.
     private func log(_ args: [LuaValue]) -> Outcome {
         let level = args.first?.stringValue.flatMap(Logger.Level.init(rawValue:)) ?? .info
+        let target = context?.logger ?? logger
+        // No redaction work for a line nobody will see.
+        guard target.logLevel <= level else { return .values([]) }
         let bytes = args.dropFirst().first?.bytesValue ?? []
-        var text = String(decoding: bytes.prefix(4000), as: UTF8.self)
-        let plugin = context?.plugin ?? "lua"
+        var text = String(decoding: bytes, as: UTF8.self)
         if let redactor = context?.redactor { text = redactor.redact(text) }
-        (context?.logger ?? logger).log(
-            level: level, "\(text)", metadata: ["plugin": "\(plugin)"])
+        if text.utf8.count > Self.logLineLimit {
+            text = String(decoding: text.utf8.prefix(Self.logLineLimit), as: UTF8.self) + "..."
+        }
+        let plugin = context?.plugin ?? "lua"
+        target.log(level: level, "\(text)", metadata: ["plugin": "\(plugin)"])
         return .values([])
     }
 

@@ -1,7 +1,8 @@
 /// The trusted Lua code that builds the sandbox, run once per state before any plugin.
 ///
 /// It receives the host functions (`host.log`, `host.http`, `host.phone`,
-/// `host.read_module`) and returns the sandbox table the Swift side calls into:
+/// `host.read_module`, `host.unknown_key`) and returns the sandbox table the Swift side
+/// calls into:
 /// `load(id, source, chunkname)` and `call(id, method, ctxinfo, ...)`. Plugins never see
 /// the real globals: each gets a fresh environment of safe functions and read-only
 /// proxies of the shared libraries.
@@ -15,6 +16,13 @@ enum LuaPrelude {
         local concat, sort, insert = table.concat, table.sort, table.insert
         local byte, char, format, sub, gsub, find = string.byte, string.char, string.format, string.sub, string.gsub, string.find
         local math_type, floor, huge = math.type, math.floor, math.huge
+        -- The debug library stays here, in the trusted prelude: plugins never see it.
+        local getinfo, raw_getmetatable = debug.getinfo, debug.getmetatable
+        -- The known keys (Swift's PluginKeys, the one list of them).
+        local result_keys = \#(PluginKeys.luaSet(PluginKeys.result))
+        local result_functions = \#(PluginKeys.luaSet(PluginKeys.resultFunctions))
+        local pages_keys = \#(PluginKeys.luaSet(PluginKeys.pages))
+        local request_keys = \#(PluginKeys.luaSet(PluginKeys.request))
 
         -- Strings share one metatable: protect it, and take away string.dump (no bytecode).
         string.dump = nil
@@ -318,6 +326,7 @@ enum LuaPrelude {
 
         ------------------------------------------------------------------ environments
         local host_log, host_http, host_read = host.log, host.http, host.read_module
+        local host_unknown_key = host.unknown_key
         local safe_os = { time = os.time, date = os.date, clock = os.clock }
         local base = {
           assert = assert, error = error, ipairs = ipairs, next = next, pairs = pairs,
@@ -336,10 +345,115 @@ enum LuaPrelude {
         local libraries = { string = string, table = table, math = math, utf8 = utf8, os = safe_os,
           json = json, base64 = base64, form = form, phone = phone }
 
-        local function to_text(...)
+        ------------------------------------------------------------------ log
+        -- Tables in log lines read as JSON: keys sorted, at most 6 levels and 50 members a
+        -- table, 4000 bytes a table; a table met again inside itself is "<cycle>", a
+        -- function "<function>". `secrets` (a set) replaces equal strings by "***" (the host
+        -- also redacts every line).
+        local log_limit = 4000
+        local function key_order(a, b)
+          local ta, tb = type(a), type(b)
+          if ta ~= tb then return ta < tb end
+          if ta == "string" or ta == "number" then return a < b end
+          return tostring(a) < tostring(b)
+        end
+        local function describe(v, secrets)
+          local out, size, seen = {}, 0, {}
+          local function put(text)
+            if size >= log_limit then return false end
+            out[#out + 1] = text
+            size = size + #text
+            return size < log_limit
+          end
+          local function str(text)
+            if secrets and secrets[text] then return '"***"' end
+            return escape_string(text)
+          end
+          local walk
+          walk = function(x, depth)
+            local tx = type(x)
+            if tx == "string" then return put(str(x))
+            elseif tx == "number" then
+              return put(math_type(x) == "integer" and format("%d", x) or tostring(x))
+            elseif tx == "boolean" then return put(x and "true" or "false")
+            elseif tx == "nil" or rawequal(x, null) then return put("null")
+            elseif tx ~= "table" then return put('"<' .. tx .. '>"') end
+            local mt = raw_getmetatable(x)
+            if type(mt) == "table" and mt ~= array_mt and rawget(mt, "__tostring") ~= nil then
+              local ok, text = pcall(tostring, x)
+              return put(str(ok and type(text) == "string" and text or "<table>"))
+            end
+            if seen[x] then return put('"<cycle>"') end
+            if depth >= 6 then return put('"<table>"') end
+            seen[x] = true
+            local n, count, max = 0, 0, 0
+            for k in next, x do
+              count = count + 1
+              if math_type(k) == "integer" and k > 0 then
+                n = n + 1
+                if k > max then max = k end
+              end
+            end
+            local ok = true
+            if (count > 0 and n == count and max == count) or (count == 0 and mt == array_mt) then
+              put("[")
+              for i = 1, count do
+                if i > 1 then put(",") end
+                if i > 50 then put('"..."') break end
+                if not walk(rawget(x, i), depth + 1) then ok = false break end
+              end
+              put("]")
+            else
+              local keys = {}
+              for k in next, x do keys[#keys + 1] = k end
+              sort(keys, key_order)
+              put("{")
+              for i, k in ipairs(keys) do
+                if i > 1 then put(",") end
+                if i > 50 then put('"...":"..."') break end
+                put(str(type(k) == "string" and k or tostring(k)))
+                put(":")
+                if not walk(rawget(x, k), depth + 1) then ok = false break end
+              end
+              put("}")
+            end
+            seen[x] = nil
+            return ok
+          end
+          walk(v, 0)
+          local text = concat(out)
+          if size >= log_limit then text = sub(text, 1, log_limit) .. "..." end
+          return text
+        end
+
+        local function to_text(secrets, separator, ...)
           local parts = {}
-          for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
-          return concat(parts, "\t")
+          for i = 1, select("#", ...) do
+            local v = select(i, ...)
+            local tv = type(v)
+            if tv == "string" then parts[i] = v
+            elseif tv == "table" then parts[i] = describe(v, secrets)
+            else parts[i] = tostring(v) end
+          end
+          return concat(parts, separator)
+        end
+
+        -- ctx.log(...) logs at info; ctx.log.debug / info / warning / error at that level.
+        local log_levels = { "debug", "info", "warning", "error" }
+        local function make_log(secrets)
+          local log = {}
+          for _, level in ipairs(log_levels) do
+            log[level] = function(...) host_log(level, to_text(secrets, " ", ...)) end
+          end
+          return setmetatable(log, {
+            __call = function(_, ...) host_log("info", to_text(secrets, " ", ...)) end,
+            __index = function(_, key)
+              error("ctx.log." .. tostring(key) .. " does not exist: use ctx.log(...) or ctx.log.debug, "
+                .. "ctx.log.info, ctx.log.warning, ctx.log.error", 2)
+            end,
+            __newindex = function() error("ctx.log is read-only", 2) end,
+            __metatable = false,
+          })
         end
 
         local new_env
@@ -364,7 +478,7 @@ enum LuaPrelude {
           for k, v in next, base do env[k] = v end
           for k, lib in next, libraries do env[k] = readonly(lib, k) end
           env._G = env
-          env.print = function(...) host_log("info", to_text(...)) end
+          env.print = function(...) host_log("info", to_text(nil, "\t", ...)) end
           env.load = function(chunk, chunkname, mode, chunk_env)
             if mode ~= nil and mode ~= "t" then
               return nil, "load: only text chunks are allowed (mode \"t\")"
@@ -377,38 +491,202 @@ enum LuaPrelude {
         end
 
         ------------------------------------------------------------------ calls
+        -- ctx.http.request's work; `level` is where its errors point, counted from here (3:
+        -- the script that called ctx.http.request, or the loop over ctx.http.pages).
+        local function request_impl(req, level)
+          if type(req) ~= "table" then
+            error("ctx.http.request expects a table { method, url, headers, query, json | form | body }", level)
+          end
+          for k in next, req do
+            if type(k) ~= "string" or not request_keys[k] then
+              error("ctx.http.request: the request has " .. host_unknown_key("request", tostring(k)), level)
+            end
+          end
+          local given = (req.json ~= nil and 1 or 0) + (req.form ~= nil and 1 or 0) + (req.body ~= nil and 1 or 0)
+          if given > 1 then error("ctx.http.request: give only one of json, form and body", level) end
+          local r = { method = req.method or "GET", url = req.url, headers = req.headers,
+            query = req.query, timeout = req.timeout, body = req.body, retry = req.retry }
+          if req.json ~= nil then
+            local s, err = try_encode(req.json)
+            if not s then error("ctx.http.request: " .. err, level) end
+            r.body, r.content_type = s, "application/json"
+          elseif req.form ~= nil then
+            local ok, s = pcall(form.encode, req.form)
+            if not ok then error("ctx.http.request: " .. tostring(s), level) end
+            r.body, r.content_type = s, "application/x-www-form-urlencoded"
+          end
+          local ok, res = host_http(r)
+          if not ok then error(res, level) end
+          if #res.body > 0 then
+            local v = json.decode(res.body)
+            if v ~= nil then res.json = v end
+          end
+          return res
+        end
+
+        -- ctx.http.pages: an iterator over the pages of a paged list (see docs/plugins.md).
+        local function positive_integer(v) return math_type(v) == "integer" and v > 0 end
+        local function default_page_check(res, req)
+          local status = res.status
+          if status >= 200 and status < 300 then return end
+          local code = "provider_error"
+          if status == 401 or status == 403 then code = "auth_failed"
+          elseif status == 429 then code = "rate_limited" end
+          local url = type(req.url) == "string" and gsub(req.url, "%?.*$", "") or "?"
+          error({ code = code, provider_code = tostring(status),
+            transient = status == 429 or status >= 500,
+            message = format("%s %s answered HTTP %d", tostring(req.method or "GET"), url, status) }, 0)
+        end
+        local function pages(spec)
+          local function bad(text) error("ctx.http.pages: " .. text, 3) end
+          if type(spec) ~= "table" then
+            error("ctx.http.pages expects a table { request = {...}, style = ..., items = function(res) ... end }", 2)
+          end
+          for k in next, spec do
+            if type(k) ~= "string" or not pages_keys[k] then
+              bad("the table has " .. host_unknown_key("pages", tostring(k)))
+            end
+          end
+          local style = spec.style or "page"
+          if style ~= "page" and style ~= "offset" and style ~= "cursor" then
+            bad('style must be "page", "offset" or "cursor", got ' .. tostring(style))
+          end
+          local request = spec.request
+          local request_type = type(request)
+          if request_type ~= "table" and request_type ~= "function" then
+            bad("request must be a request table, or a function(value) that returns one")
+          end
+          local param = spec.param or style
+          if type(param) ~= "string" then bad("param must be the name of a query parameter") end
+          local size = spec.size
+          if size ~= nil and not positive_integer(size) then bad("size must be a positive integer") end
+          local size_param = spec.size_param
+          if size_param ~= nil and (type(size_param) ~= "string" or size == nil) then
+            bad("size_param must be the name of a query parameter, and needs size")
+          end
+          local value = spec.start
+          if value == nil then value = (style == "page" and 1) or (style == "offset" and 0) or nil end
+          if style ~= "cursor" and math_type(value) ~= "integer" then bad("start must be an integer") end
+          local items_of = spec.items
+          if items_of ~= nil and type(items_of) ~= "function" then
+            bad("items must be a function(res) that returns the page's list")
+          end
+          local next_cursor = spec.next_cursor
+          if style == "cursor" and type(next_cursor) ~= "function" then
+            bad('style "cursor" needs next_cursor = function(res, items) that returns the next cursor, or nil at the end')
+          elseif style ~= "cursor" and next_cursor ~= nil then
+            bad('next_cursor is for style "cursor" only')
+          end
+          local max_pages = spec.max_pages or 1000
+          if not positive_integer(max_pages) then bad("max_pages must be a positive integer") end
+          local check = spec.check or default_page_check
+          if type(check) ~= "function" then bad("check must be a function(res, req)") end
+          local fetched, done = 0, false
+          return function()
+            if done then return nil end
+            if fetched >= max_pages then
+              error(format("ctx.http.pages: there are more than max_pages = %d pages; raise max_pages "
+                .. "if the list is that long, or check the stop condition", max_pages), 2)
+            end
+            local req
+            if request_type == "function" then
+              req = request(value)
+              if type(req) ~= "table" then
+                error("ctx.http.pages: request(" .. tostring(value) .. ") must return a request table, got "
+                  .. type(req), 2)
+              end
+            else
+              req = {}
+              for k, v in next, request do req[k] = v end
+              local query, q = request.query, {}
+              if query ~= nil and type(query) ~= "table" then
+                error("ctx.http.pages: request.query must be a table", 2)
+              end
+              if query ~= nil and rawget(query, 1) ~= nil then
+                -- a list of { name, value } pairs
+                for i, pair in ipairs(query) do q[i] = pair end
+                if value ~= nil then q[#q + 1] = { param, value } end
+                if size_param then q[#q + 1] = { size_param, size } end
+              else
+                if query ~= nil then for k, v in next, query do q[k] = v end end
+                if value ~= nil then q[param] = value end
+                if size_param then q[size_param] = size end
+              end
+              req.query = q
+            end
+            local res = request_impl(req, 3)
+            fetched = fetched + 1
+            check(res, req)
+            local items
+            if items_of then items = items_of(res) else items = res.json end
+            if type(items) ~= "table" then
+              error("ctx.http.pages: " .. (items_of and "items(res)" or "the response body (give items = function(res) ... end)")
+                .. " is a " .. type(items) .. ", not a list of items", 2)
+            end
+            local n = #items
+            if n == 0 then
+              done = true
+              return nil
+            end
+            if style == "cursor" then
+              local cursor = next_cursor(res, items)
+              if cursor == nil or cursor == false or cursor == "" or cursor == null then
+                done = true
+              elseif cursor == value then
+                error("ctx.http.pages: next_cursor gave the cursor of the page it read again ("
+                  .. tostring(cursor) .. "); the list would never end", 2)
+              else
+                value = cursor
+              end
+            else
+              if size and n < size then done = true end
+              value = style == "page" and value + 1 or value + n
+            end
+            return items, res, fetched
+          end
+        end
+
         local function make_ctx(info)
           local ctx = {}
           for k, v in next, info do ctx[k] = v end
-          ctx.log = function(...) host_log("info", to_text(...)) end
+          local secrets = {}
+          if type(info.credentials) == "table" then
+            for _, v in next, info.credentials do
+              if type(v) == "string" and v ~= "" then secrets[v] = true end
+            end
+          end
+          ctx.log = make_log(secrets)
           ctx.http = {
             request = function(req)
-              if type(req) ~= "table" then
-                error("ctx.http.request expects a table { method, url, headers, query, json | form | body }", 2)
-              end
-              local given = (req.json ~= nil and 1 or 0) + (req.form ~= nil and 1 or 0) + (req.body ~= nil and 1 or 0)
-              if given > 1 then error("ctx.http.request: give only one of json, form and body", 2) end
-              local r = { method = req.method or "GET", url = req.url, headers = req.headers,
-                query = req.query, timeout = req.timeout, body = req.body, retry = req.retry }
-              if req.json ~= nil then
-                local s, err = try_encode(req.json)
-                if not s then error("ctx.http.request: " .. err, 2) end
-                r.body, r.content_type = s, "application/json"
-              elseif req.form ~= nil then
-                local ok, s = pcall(form.encode, req.form)
-                if not ok then error("ctx.http.request: " .. tostring(s), 2) end
-                r.body, r.content_type = s, "application/x-www-form-urlencoded"
-              end
-              local ok, res = host_http(r)
-              if not ok then error(res, 2) end
-              if #res.body > 0 then
-                local v = json.decode(res.body)
-                if v ~= nil then res.json = v end
-              end
+              local res = request_impl(req, 3)
               return res
             end,
+            pages = pages,
           }
           return ctx
+        end
+
+        -- After add / delete / update: a result with a key no result has is an error that
+        -- names the key, the nearest known one and the function (file:line) that returned it.
+        local function check_results(fn, results)
+          if type(results) ~= "table" then return end
+          local i = 1
+          while true do
+            local r = rawget(results, i)
+            if r == nil then return end
+            if type(r) == "table" then
+              local bad
+              for k in next, r do
+                if type(k) == "string" and not result_keys[k] and (bad == nil or k < bad) then bad = k end
+              end
+              if bad then
+                local info = getinfo(fn, "S")
+                error(format("%s:%d: result %d has %s", info.short_src, info.linedefined, i,
+                  host_unknown_key("result", bad)), 0)
+              end
+            end
+            i = i + 1
+          end
         end
 
         local plugins = {}
@@ -428,7 +706,14 @@ enum LuaPrelude {
           local plugin = plugins[id]
           local fn = type(plugin) == "table" and rawget(plugin, method)
           if type(fn) ~= "function" then error("the plugin has no function '" .. tostring(method) .. "'", 0) end
-          if ctxinfo ~= nil then return fn(make_ctx(ctxinfo), ...) end
+          if ctxinfo ~= nil then
+            if result_functions[method] then
+              local results = fn(make_ctx(ctxinfo), ...)
+              check_results(fn, results)
+              return results
+            end
+            return fn(make_ctx(ctxinfo), ...)
+          end
           return fn(...)
         end
 

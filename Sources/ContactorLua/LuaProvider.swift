@@ -87,7 +87,7 @@ public struct LuaProvider: ContactProvider {
                 operation.rawValue, ctx: ctxinfo, [.text(list), .array(batch.map(\.luaValue))],
                 context: callContext)
         } catch {
-            if let structured = Self.structuredError(error.value, redactor: redactor) {
+            if let structured = Self.structuredError(error, redactor: redactor) {
                 throw structured.attributed(to: name, operation: operation)
             }
             if let transport = error.transportError, error.kind == .runtime {
@@ -103,17 +103,6 @@ public struct LuaProvider: ContactProvider {
         case .failure(let error):
             return Array(repeating: .failed(error), count: batch.count)
         }
-    }
-
-    /// An error raised as `error({ code = "auth_failed", message = "...", ... })`.
-    static func structuredError(_ value: LuaValue?, redactor: Redactor) -> ContactError? {
-        guard let value, let table = value.stringMap, let codeText = table["code"]?.stringValue
-        else { return nil }
-        guard let code = ContactError.Code(rawValue: codeText) else { return nil }
-        let message = table["message"]?.stringValue ?? "the plugin reported \(codeText)"
-        return ContactError(
-            code, redactor.redact(message), providerCode: table["provider_code"].flatMap(text),
-            isTransient: table["transient"] == .boolean(true))
     }
 
     private static func text(_ value: LuaValue) -> String? {

@@ -151,14 +151,15 @@ final class LuaPluginRuntime: Sendable {
         }
     }
 
-    /// The `plugin_error` for a failed call: first line of the Lua message (with
-    /// `file:line:`), the full traceback logged.
+    /// The `plugin_error` for a failed call: the first line of the Lua message with
+    /// `file:line:` (for a value that is not a string, where it was raised, what it was
+    /// and the shape expected: ``LuaRaisedError/summary(of:)``), the full traceback logged.
     func pluginError(
         _ failure: LuaFailure, doing what: String, redactor: Redactor = Redactor(secrets: []),
         provider: String? = nil, operation: ContactOperation? = nil
     ) -> ContactError {
         let full = redactor.redact(failure.message)
-        let first = full.split(separator: "\n", maxSplits: 1).first.map(String.init) ?? full
+        let first = redactor.redact(LuaRaisedError.summary(of: failure))
         if full.contains("\n") {
             logger.debug("\(full)", metadata: ["plugin": "\(name)"])
         }

@@ -48,6 +48,9 @@ struct LuaFailure: Error, CustomStringConvertible {
     var value: LuaValue?
     /// A transport error that happened during the call and may have caused it.
     var transportError: ContactError?
+    /// `file:line` of the script code that raised the error (for a budget failure, where
+    /// the budget ran out), when known.
+    var location: String?
 
     var description: String { message }
 }
@@ -254,6 +257,7 @@ final class LuaState: @unchecked Sendable {
     private func failure(status: Int32, thread: OpaquePointer) -> LuaFailure {
         guard let state else { return LuaFailure(kind: .bridge, message: "state closed") }
         let raw = try? Self.values(thread, count: 1).first
+        let location = Self.errorLocation(thread)
         var bytes = clh_bytes()
         _ = clh_error_message(state, thread, &bytes)
         let message = Self.string(&bytes)
@@ -265,10 +269,17 @@ final class LuaState: @unchecked Sendable {
         if !tripped && status != LUA_ERRMEM { _ = clh_resetthread(thread) }
         var result: LuaFailure
         if tripped {
+            // Named where the budget ran out (captured in the hook), not where the error
+            // finally surfaced: a script's pcall may have unwound to a later line.
+            let place = String(cString: clh_budget_where(state))
+            let traceback = String(cString: clh_budget_traceback(state))
             result = LuaFailure(
                 kind: .budget,
-                message: "the script ran more than \(limits.instructionBudget) instructions "
-                    + "(an endless loop?): \(message)")
+                message: (place.isEmpty ? "" : place + ": ")
+                    + "the script ran more than \(limits.instructionBudget) instructions "
+                    + "(an endless loop?)" + (traceback.isEmpty ? "" : "\n" + traceback))
+            result.location = place.isEmpty ? nil : place
+            if status == LUA_ERRMEM { close() }
         } else if status == LUA_ERRMEM {
             close()
             result = LuaFailure(
@@ -277,9 +288,21 @@ final class LuaState: @unchecked Sendable {
                     + "\(limits.memoryLimit >> 20) MiB: \(message)")
         } else {
             result = LuaFailure(kind: .runtime, message: message, value: raw)
+            result.location = location
         }
         result.transportError = host.lastTransportError
         return result
+    }
+
+    /// `file:line` of the script code that raised the error that stopped `thread`.
+    private static func errorLocation(_ thread: OpaquePointer) -> String? {
+        var buffer = [CChar](repeating: 0, count: 300)
+        let found = buffer.withUnsafeMutableBufferPointer {
+            clh_error_location(thread, $0.baseAddress, $0.count)
+        }
+        guard found != 0 else { return nil }
+        return String(
+            decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     private static func values(

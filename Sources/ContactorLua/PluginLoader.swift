@@ -245,10 +245,12 @@ public struct PluginLoader: Sendable {
             return
         }
         let declaration: PluginDeclaration
-        switch PluginDeclaration.parse(value) {
+        switch PluginDeclaration.parse(value, source: source) {
         case .success(let parsed): declaration = parsed
-        case .failure(let problem):
-            problems.append(PluginProblem(file: display, message: problem.text))
+        case .failure(let found):
+            problems += found.problems.map {
+                PluginProblem(file: display, line: $0.line, message: $0.text)
+            }
             return
         }
         if let existing = summaries.first(where: {
@@ -290,9 +292,7 @@ public struct PluginLoader: Sendable {
     }
 
     static func problem(from failure: LuaFailure, file: String) -> PluginProblem {
-        let first =
-            failure.message.split(separator: "\n", maxSplits: 1).first.map(String.init)
-            ?? failure.message
+        let first = LuaRaisedError.summary(of: failure)
         // Lua messages start with `chunkname:line:`; keep the line, drop the chunk name.
         if let match = first.firstMatch(of: /^(.*?\.lua):(\d+): (.*)$/) {
             return PluginProblem(file: file, line: Int(match.2), message: String(match.3))
@@ -303,7 +303,16 @@ public struct PluginLoader: Sendable {
 
 /// A plugin table, checked.
 struct PluginDeclaration {
-    struct Problem: Error { var text: String }
+    /// What is wrong with a plugin table, with the line of the key when it is known.
+    struct Problem: Error {
+        var text: String
+        var line: Int?
+    }
+
+    /// Every problem found (unknown keys are all reported at once).
+    struct Problems: Error {
+        var problems: [Problem]
+    }
 
     var kind: LuaPluginKind
     var name: String
@@ -318,9 +327,37 @@ struct PluginDeclaration {
             acceptsAnyCustomField: acceptsAnyCustomField, runtime: runtime)
     }
 
-    static func parse(_ value: LuaValue) -> Result<PluginDeclaration, Problem> {
-        func fail(_ text: String) -> Result<PluginDeclaration, Problem> {
-            .failure(Problem(text: text))
+    /// Checks the table a plugin file returned; `source` is the file, to find the line of a
+    /// key in messages.
+    static func parse(_ value: LuaValue, source: [UInt8]) -> Result<PluginDeclaration, Problems> {
+        if let table = value.stringMap, value.typeName == "table",
+            let kindText = table["kind"]?.stringValue,
+            LuaPluginKind.all.contains(LuaPluginKind(rawValue: kindText))
+        {
+            let unknown = unknownKeys(
+                of: table, kind: LuaPluginKind(rawValue: kindText), source: source)
+            if !unknown.isEmpty { return .failure(Problems(problems: unknown)) }
+        }
+        return parseTable(value, source: source).mapError { Problems(problems: [$0]) }
+    }
+
+    /// The problems of keys no plugin of `kind` has, each at its line; empty when none.
+    static func unknownKeys(
+        of table: [String: LuaValue], kind: LuaPluginKind, source: [UInt8]
+    ) -> [Problem] {
+        let known = PluginKeys.plugin(kind)
+        return table.keys.filter { !known.contains($0) }.sorted().map { key in
+            Problem(
+                text: "the \(kind) table has \(PluginKeys.unknownKey(key, known: known))",
+                line: PluginKeys.line(of: key, in: source))
+        }
+    }
+
+    private static func parseTable(
+        _ value: LuaValue, source: [UInt8]
+    ) -> Result<PluginDeclaration, Problem> {
+        func fail(_ text: String, key: String? = nil) -> Result<PluginDeclaration, Problem> {
+            .failure(Problem(text: text, line: key.flatMap { PluginKeys.line(of: $0, in: source) }))
         }
         guard let table = value.stringMap, value.typeName == "table" else {
             return fail(
@@ -332,13 +369,14 @@ struct PluginDeclaration {
         }
         let kind = LuaPluginKind(rawValue: kindText)
         guard LuaPluginKind.all.contains(kind) else {
-            return fail("unknown kind '\(kindText)': expected provider, mapping or validator")
+            return fail(
+                "unknown kind '\(kindText)': expected provider, mapping or validator", key: "kind")
         }
         guard let name = table["name"]?.stringValue, !name.isEmpty else {
             return fail("the plugin table has no name (a string)")
         }
         guard name.wholeMatch(of: /[a-z0-9][a-z0-9_\-]*/) != nil else {
-            return fail("name '\(name)' must be lower case letters, digits, _ and -")
+            return fail("name '\(name)' must be lower case letters, digits, _ and -", key: "name")
         }
         func isFunction(_ key: String) -> Bool { table[key] == .opaque("function") }
         func checkFunction(_ key: String, required: Bool) -> String? {
@@ -351,27 +389,35 @@ struct PluginDeclaration {
         var declaration = PluginDeclaration(kind: kind, name: name)
         switch kind {
         case .mapping:
-            if let problem = checkFunction("map", required: true) { return fail(problem) }
-            if let problem = checkFunction("payload", required: false) { return fail(problem) }
+            if let problem = checkFunction("map", required: true) {
+                return fail(problem, key: "map")
+            }
+            if let problem = checkFunction("payload", required: false) {
+                return fail(problem, key: "payload")
+            }
             declaration.hasPayload = isFunction("payload")
             return .success(declaration)
         case .validator:
-            if let problem = checkFunction("validate", required: true) { return fail(problem) }
+            if let problem = checkFunction("validate", required: true) {
+                return fail(problem, key: "validate")
+            }
             return .success(declaration)
         default:
             break
         }
-        for key in ["add", "delete"] {
-            if let problem = checkFunction(key, required: false) { return fail(problem) }
+        for key in ["add", "delete", "update", "list"] {
+            if let problem = checkFunction(key, required: false) { return fail(problem, key: key) }
         }
         var operations = Set<ContactOperation>()
         if isFunction("add") { operations.insert(.add) }
         if isFunction("delete") { operations.insert(.delete) }
+        if isFunction("update") { operations.insert(.update) }
         if operations.isEmpty { return fail("a provider plugin needs a function add or delete") }
         func strings(_ key: String) -> Result<[String]?, Problem> {
             guard let element = table[key], !element.isNil else { return .success(nil) }
+            let line = PluginKeys.line(of: key, in: source)
             guard let items = element.arrayValue else {
-                return .failure(Problem(text: "\(key) must be a list of strings"))
+                return .failure(Problem(text: "\(key) must be a list of strings", line: line))
             }
             var out: [String] = []
             for item in items {
@@ -379,8 +425,8 @@ struct PluginDeclaration {
                     return .failure(
                         Problem(
                             text:
-                                "\(key) must be a list of strings; it holds \(item.shortDescription)"
-                        ))
+                                "\(key) must be a list of strings; it holds \(item.shortDescription)",
+                            line: line))
                 }
                 out.append(text)
             }
@@ -395,8 +441,8 @@ struct PluginDeclaration {
             let endpoint = URL(string: endpointText), LuaHTTP.origin(of: endpoint) != nil
         else {
             return fail(
-                "endpoint must be an http(s) URL, got \(table["endpoint"]?.shortDescription ?? "nil")"
-            )
+                "endpoint must be an http(s) URL, got \(table["endpoint"]?.shortDescription ?? "nil")",
+                key: "endpoint")
         }
         var origins: [String] = []
         switch strings("hosts") {
@@ -404,8 +450,8 @@ struct PluginDeclaration {
             for host in list ?? [] {
                 guard let origin = LuaHTTP.origin(of: host) else {
                     return fail(
-                        "hosts entry '\(host)' is not an http(s) URL such as https://api.example.com"
-                    )
+                        "hosts entry '\(host)' is not an http(s) URL such as https://api.example.com",
+                        key: "hosts")
                 }
                 origins.append(origin)
             }
@@ -415,7 +461,8 @@ struct PluginDeclaration {
         if let regionValue = table["region"], !regionValue.isNil {
             guard let text = regionValue.stringValue, text.wholeMatch(of: /[A-Za-z]{2}/) != nil
             else {
-                return fail("region must be a two-letter country code such as \"FR\"")
+                return fail(
+                    "region must be a two-letter country code such as \"FR\"", key: "region")
             }
             region = text.uppercased()
         }
@@ -426,27 +473,47 @@ struct PluginDeclaration {
             for operation in operations { batchSizes[operation] = 1 }
         case .integer, .number:
             guard let size = batchValue.integerValue, size >= 1 else {
-                return fail("batch_size must be a positive integer")
+                return fail("batch_size must be a positive integer", key: "batch_size")
             }
             for operation in operations { batchSizes[operation] = Int(size) }
         default:
             guard let map = batchValue.stringMap else {
-                return fail("batch_size must be a number or a table { add = n, delete = n }")
+                return fail(
+                    "batch_size must be a number or a table { add = n, delete = n, update = n }",
+                    key: "batch_size")
             }
             for operation in operations { batchSizes[operation] = 1 }
-            for (key, element) in map {
-                guard key == "add" || key == "delete" else {
-                    return fail("batch_size has an unknown operation '\(key)' (add or delete)")
+            let batchLine = PluginKeys.line(of: "batch_size", in: source)
+            let known = PluginKeys.batchSize
+            for key in map.keys.sorted() {
+                let line = PluginKeys.line(of: key, in: source, after: batchLine) ?? batchLine
+                guard known.contains(key) else {
+                    return .failure(
+                        Problem(
+                            text:
+                                "batch_size has \(PluginKeys.unknownKey(key, known: known, noun: "operation"))",
+                            line: line))
                 }
-                guard let size = element.integerValue, size >= 1 else {
-                    return fail("batch_size.\(key) must be a positive integer")
+                guard let size = map[key]?.integerValue, size >= 1 else {
+                    return .failure(
+                        Problem(text: "batch_size.\(key) must be a positive integer", line: line))
                 }
                 batchSizes[ContactOperation(rawValue: key)] = Int(size)
             }
         }
         var standardFields = Contact.standardFieldNames.filter { $0 != "phone" }
         switch strings("fields") {
-        case .success(let list): if let list { standardFields = list }
+        case .success(let list):
+            if let list {
+                let known = Contact.standardFieldNames
+                if let unknown = list.first(where: { !known.contains($0) }) {
+                    return fail(
+                        "fields has \(PluginKeys.unknownKey(unknown, known: known, noun: "field")); "
+                            + "custom fields go in custom_fields",
+                        key: "fields")
+                }
+                standardFields = list
+            }
         case .failure(let problem): return .failure(problem)
         }
         var customFields: [String] = []
@@ -459,11 +526,23 @@ struct PluginDeclaration {
         var maxLengths: [String: Int] = [:]
         if let lengths = table["max_lengths"], !lengths.isNil {
             guard let map = lengths.stringMap else {
-                return fail("max_lengths must be a table { field = length }")
+                return fail("max_lengths must be a table { field = length }", key: "max_lengths")
             }
-            for (key, element) in map {
-                guard let length = element.integerValue, length >= 1 else {
-                    return fail("max_lengths.\(key) must be a positive integer")
+            // With custom_fields declared, every field a length may apply to is known.
+            let known = Contact.standardFieldNames + customFields
+            let lengthsLine = PluginKeys.line(of: "max_lengths", in: source)
+            for key in map.keys.sorted() {
+                let line = PluginKeys.line(of: key, in: source, after: lengthsLine) ?? lengthsLine
+                if !declaration.acceptsAnyCustomField, !known.contains(key) {
+                    return .failure(
+                        Problem(
+                            text:
+                                "max_lengths has \(PluginKeys.unknownKey(key, known: known, noun: "field"))",
+                            line: line))
+                }
+                guard let length = map[key]?.integerValue, length >= 1 else {
+                    return .failure(
+                        Problem(text: "max_lengths.\(key) must be a positive integer", line: line))
                 }
                 maxLengths[key] = Int(length)
             }
@@ -471,9 +550,15 @@ struct PluginDeclaration {
         var rateLimit: Double?
         if let rate = table["rate_limit"], !rate.isNil {
             guard let value = rate.doubleValue, value > 0 else {
-                return fail("rate_limit must be a positive number of requests per second")
+                return fail(
+                    "rate_limit must be a positive number of requests per second", key: "rate_limit"
+                )
             }
             rateLimit = value
+        }
+        if let summary = table["summary"], !summary.isNil, summary.stringValue == nil {
+            return fail(
+                "summary must be a string, got \(summary.shortDescription)", key: "summary")
         }
         declaration.extraOrigins = origins
         declaration.descriptor = ProviderDescriptor(

@@ -95,9 +95,9 @@ import Testing
     }
 
     @Test(arguments: [
-        ("error_table", "error object is a table: {"),
-        ("error_nil", "error called with nil"),
-        ("error_tostring", "custom text"),
+        ("error_table", "behaviours.lua:20: error{code = 42, reason = \"boom\"} has code = 42"),
+        ("error_nil", "behaviours.lua:21: error() was called with nil"),
+        ("error_tostring", "behaviours.lua:22: custom text"),
     ])
     func errorValuesThatAreNotStringsBecomeReadableMessages(
         mode: String, expected: String

@@ -25,9 +25,9 @@ import Testing
     @Test(
         arguments: [
             ("no_name.lua", nil, "has no name"),
-            ("unknown_kind.lua", nil, "unknown kind 'exporter'"),
-            ("add_not_function.lua", nil, "add must be a function"),
-            ("credentials_not_strings.lua", nil, "credentials must be a list of strings"),
+            ("unknown_kind.lua", 1, "unknown kind 'exporter'"),
+            ("add_not_function.lua", 1, "add must be a function"),
+            ("credentials_not_strings.lua", 1, "credentials must be a list of strings"),
             ("syntax_error.lua", 4, "'}' expected"),
             ("runtime_error.lua", 2, "attempt to index a nil value"),
             ("not_a_table.lua", nil, "must return a plugin table"),

@@ -103,21 +103,20 @@ import Testing
         #expect(values.dropFirst().first == .boolean(false))
     }
 
+    /// The budget counts instructions, not time, so the call ends whatever the machine's
+    /// load; a hang would hang this test.
     @Test(arguments: ["loop", "pcall_loop"])
-    func runawayLoopsEndWithAPluginErrorInWellUnderASecond(mode: String) async throws {
+    func runawayLoopsEndWithAPluginError(mode: String) async throws {
         let plugins = try await Fixtures.loader(["behaviours"]).load()
         let mapping = try #require(plugins.mappings["behaviours"])
         var thrown: ContactError?
-        let time = await elapsed {
-            do {
-                _ = try await mapping.map(InputRecord(line: 2, columns: [("mode", mode)]))
-            } catch {
-                thrown = error as? ContactError
-            }
+        do {
+            _ = try await mapping.map(InputRecord(line: 2, columns: [("mode", mode)]))
+        } catch {
+            thrown = error as? ContactError
         }
         #expect(thrown?.code == .pluginError)
         #expect(thrown?.message.contains("instructions") == true)
-        #expect(time < .milliseconds(900))
         // The state survives: the next call works.
         let draft = try await mapping.map(InputRecord(line: 3, columns: [("mode", "ok")]))
         #expect(draft.phone == "+33612345678")
@@ -131,12 +130,9 @@ import Testing
               while true do end
             end }
             """)
-        let time = await elapsed {
-            await #expect {
-                _ = try await state.invoke("f")
-            } throws: { ($0 as? LuaFailure)?.kind == .budget }
-        }
-        #expect(time < .milliseconds(900))
+        await #expect {
+            _ = try await state.invoke("f")
+        } throws: { ($0 as? LuaFailure)?.kind == .budget }
     }
 
     @Test func theInstructionBudgetIsConfigurable() async throws {

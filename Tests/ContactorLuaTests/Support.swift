@@ -1,6 +1,8 @@
 import Contactor
+import ContactorTesting
 import Foundation
 import Logging
+import Synchronization
 import Testing
 
 @testable import ContactorLua
@@ -46,10 +48,88 @@ func phone(_ e164: String = "+33612345678") -> PhoneNumber {
     try! PhoneNumber(parsing: e164)
 }
 
-/// Runs `body` and returns how long it took.
-func elapsed(_ body: () async throws -> Void) async rethrows -> Duration {
-    let clock = ContinuousClock()
-    let start = clock.now
-    try await body()
-    return clock.now - start
+/// One captured log record.
+struct LogRecord: Sendable {
+    var level: Logger.Level
+    var message: String
+    var metadata: [String: String]
+}
+
+/// Collects log records in memory, for asserting what plugins logged.
+final class LogCapture: Sendable {
+    private let storage = Mutex<[LogRecord]>([])
+
+    /// Every record so far.
+    var records: [LogRecord] { storage.withLock { $0 } }
+
+    /// A logger that writes here, at `level` and above.
+    func logger(level: Logger.Level = .trace) -> Logger {
+        var logger = Logger(label: "test") { _ in CapturingLogHandler(capture: self) }
+        logger.logLevel = level
+        return logger
+    }
+
+    fileprivate func append(_ record: LogRecord) { storage.withLock { $0.append(record) } }
+}
+
+private struct CapturingLogHandler: LogHandler {
+    let capture: LogCapture
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        var all = metadata
+        all.merge(event.metadata ?? [:]) { _, new in new }
+        capture.append(
+            LogRecord(
+                level: event.level, message: event.message.description,
+                metadata: all.mapValues { "\($0)" }))
+    }
+}
+
+/// A plugin directory in the temporary folder holding `files` (path → source), removed
+/// when the value is.
+final class PluginDirectory: Sendable {
+    let url: URL
+
+    init(_ files: [String: String]) throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "contactor-lua-\(UUID().uuidString)")
+        for (path, source) in files {
+            let file = url.appendingPathComponent(path)
+            try FileManager.default.createDirectory(
+                at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try Data(source.utf8).write(to: file)
+        }
+    }
+
+    deinit { try? FileManager.default.removeItem(at: url) }
+
+    var loader: PluginLoader {
+        PluginLoader(configuration: .init(pluginDirectories: [url], environment: [:]))
+    }
+
+    /// The loaded plugins (throws the load error).
+    func load() async throws -> LuaPlugins { try await loader.load() }
+
+    /// Every problem `plugins check` reports.
+    func problems() async -> [PluginProblem] { await loader.check().problems }
+}
+
+/// A provider context with `transport`, `credentials` and `endpoint`, logging to `logger`.
+func providerContext(
+    _ transport: any HTTPTransport = MockTransport.unreachable,
+    credentials: [String: String] = [:], endpoint: String = "https://api.test.example",
+    logger: Logger = Logger(label: "test")
+) -> ProviderContext {
+    var context = ProviderContext(
+        transport: transport, credentials: Credentials(credentials),
+        endpoint: URL(string: endpoint)!)
+    context.logger = logger
+    return context
 }

@@ -45,7 +45,7 @@ import Testing
     /// The markers the tests below cover.
     static let covered: Set<String> = [
         "tutorial-acme", "provider-reference", "contact", "http-request", "results", "mapping",
-        "validator",
+        "validator", "ctx-log", "http-pages",
     ]
 
     /// Writes `source` as `kind/name.lua` in a fresh directory and loads that directory.

@@ -42,6 +42,15 @@ void clh_set_budget(lua_State *L, int64_t instructions);
 size_t clh_memory_used(lua_State *L);
 /// 1 when the last call ran out of its instruction budget.
 int clh_budget_tripped(lua_State *L);
+/// Where the last call's budget tripped (`file:line` of the running code when it first
+/// ran out, before a script's pcall could unwind), or "" when it did not.
+const char *clh_budget_where(lua_State *L);
+/// The traceback taken where the budget tripped, or "".
+const char *clh_budget_traceback(lua_State *L);
+/// Writes `file:line` of the innermost frame of script code (chunk name `@...`) on `co`'s
+/// stack into `buffer`: after an error, the line that raised it (for `error(value)`, the
+/// caller of error). Returns 1 when found, else 0 with "" in `buffer`. Never raises.
+int clh_error_location(lua_State *co, char *buffer, size_t capacity);
 
 /// Registers a host function as `host[name]` (a table passed to the prelude). On failure
 /// the context is released. Returns a Lua status.
