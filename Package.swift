@@ -171,6 +171,18 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
+        // The scripted test server's replies, hostile ones included, seen from a raw TCP
+        // client and from AsyncHTTPClient.
+        .testTarget(
+            name: "ContactorTestServerTests",
+            dependencies: [
+                "ContactorTestServer",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .testTarget(
             name: "ContactorHTTPTests",
             dependencies: [
