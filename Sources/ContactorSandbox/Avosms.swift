@@ -6,6 +6,11 @@ import Contactor
 /// `{"status": "error", "code": "ERR_1xx", "message": "..."}` (`message` is the
 /// sandbox's own addition, to say what was wrong); clients must read `code`.
 extension SandboxState {
+    /// The documented endpoints, all `POST`.
+    static let avosmsPaths = [
+        "v1/contact/add", "v1/contact/delete", "v1/contact/list", "v1/contact/list/create",
+        "v1/contact/list/information",
+    ]
     private static let addFields: Set<String> = [
         "id", "key", "listContactId", "contactTelephoneNumber", "contactCivility", "contactName",
         "contactFirstName", "contactEmail", "contactBirthday", "contactOther",
@@ -25,11 +30,7 @@ extension SandboxState {
 
     func handleAvosms(_ request: SandboxRequest) -> SandboxResponse {
         let route = request.route
-        let known = [
-            "v1/contact/add", "v1/contact/delete", "v1/contact/list", "v1/contact/list/create",
-            "v1/contact/list/information",
-        ]
-        guard known.contains(route) else {
+        guard Self.avosmsPaths.contains(route) else {
             return avosmsError(100, "Unrecognized API: /\(route)")
         }
         guard request.method == "POST" else {

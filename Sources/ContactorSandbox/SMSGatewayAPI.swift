@@ -14,6 +14,11 @@ extension SandboxState {
         "extra7", "extra8",
     ]
 
+    /// The documented endpoints: `POST` (add) and `PATCH` (update) on one path.
+    static let gatewayRoutes: [(method: String, path: String)] = [
+        ("POST", "v1/contact"), ("PATCH", "v1/contact"),
+    ]
+
     private func gatewayError(_ status: Int, _ error: Int, _ message: String) -> SandboxResponse {
         .json(status, ["error": .int(error), "errorMsg": .string(message)])
     }
@@ -22,7 +27,7 @@ extension SandboxState {
         guard request.route == "v1/contact" else {
             return gatewayError(404, 404, "No such endpoint: /\(request.route)")
         }
-        guard request.method == "POST" || request.method == "PATCH" else {
+        guard Self.gatewayRoutes.contains(where: { $0.method == request.method }) else {
             return gatewayError(
                 405, 405, "/v1/contact takes POST or PATCH, not \(request.method)")
         }
