@@ -188,7 +188,7 @@ struct ProviderMiddleware: RouterMiddleware {
         case dropped
     }
 
-    /// Applies latency, rate limit, drop and failure, in that order.
+    /// Applies latency, rate limit, drop, failure and processing error, in that order.
     private func injectFaults(context: Context) async -> Outcome {
         let latency = core.faults.withLock { $0.configuration.latency }
         if latency > .zero { try? await Task.sleep(for: latency) }
@@ -205,6 +205,8 @@ struct ProviderMiddleware: RouterMiddleware {
             return .answer(answer)
         case .fail:
             return .answer(.json(503, ["message": "Service unavailable (injected fault)"]))
+        case .processingError(let code):
+            return .answer(SandboxState.avosmsProcessingError(code))
         case .drop:
             context.dropConnection()
             return .dropped
@@ -317,18 +319,22 @@ extension SandboxRoutes {
             "latencyMilliseconds": .int(milliseconds), "failureRate": .double(faults.failureRate),
             "rateLimit": faults.rateLimit.map { .int($0) } ?? .null,
             "dropRate": .double(faults.dropRate),
+            "avosmsProcessingErrorRate": .double(faults.avosmsProcessingErrorRate),
+            "avosmsProcessingErrorCode": .int(faults.avosmsProcessingErrorCode),
             "seed": .int(Int(truncatingIfNeeded: faults.seed)),
         ]
     }
 
-    /// Reads `{latencyMilliseconds, failureRate, rateLimit, dropRate, seed}`; absent
-    /// fields are off (seed 1).
+    /// Reads `{latencyMilliseconds, failureRate, rateLimit, dropRate,
+    /// avosmsProcessingErrorRate, avosmsProcessingErrorCode, seed}`; absent fields are off
+    /// (code 900, seed 1).
     static func faults(from json: JSON) -> Result<FaultConfiguration, FieldError> {
         guard let object = JSONObject(json) else {
             return .failure(FieldError("The body must be a JSON object"))
         }
         let allowed: Set<String> = [
-            "latencyMilliseconds", "failureRate", "rateLimit", "dropRate", "seed",
+            "latencyMilliseconds", "failureRate", "rateLimit", "dropRate",
+            "avosmsProcessingErrorRate", "avosmsProcessingErrorCode", "seed",
         ]
         if let unknown = object.unknownKey(allowed: allowed) {
             return .failure(FieldError("Unknown field '\(unknown)'"))
@@ -344,7 +350,8 @@ extension SandboxRoutes {
         var faults = FaultConfiguration()
         guard let latency = number("latencyMilliseconds"), let failure = number("failureRate"),
             let limit = number("rateLimit"), let drop = number("dropRate"),
-            let seed = number("seed")
+            let processing = number("avosmsProcessingErrorRate"),
+            let code = number("avosmsProcessingErrorCode"), let seed = number("seed")
         else { return .failure(FieldError("Every field must be a number or null")) }
         if let latency {
             guard latency >= 0 else {
@@ -352,18 +359,29 @@ extension SandboxRoutes {
             }
             faults.latency = .milliseconds(latency)
         }
-        for (name, rate) in [("failureRate", failure), ("dropRate", drop)] {
+        for (name, rate) in [
+            ("failureRate", failure), ("dropRate", drop), ("avosmsProcessingErrorRate", processing),
+        ] {
             if let rate, !(0...1).contains(rate) {
                 return .failure(FieldError("\(name) must be between 0 and 1"))
             }
         }
         faults.failureRate = failure ?? 0
         faults.dropRate = drop ?? 0
+        faults.avosmsProcessingErrorRate = processing ?? 0
         if let limit {
             guard limit >= 1, limit == limit.rounded() else {
                 return .failure(FieldError("rateLimit must be a positive integer or null"))
             }
             faults.rateLimit = Int(limit)
+        }
+        if let code {
+            guard FaultConfiguration.avosmsProcessingErrorCodes.contains(Int(exactly: code) ?? 0)
+            else {
+                return .failure(
+                    FieldError("avosmsProcessingErrorCode must be an integer from 900 to 999"))
+            }
+            faults.avosmsProcessingErrorCode = Int(code)
         }
         if seed != nil {
             guard case .int(let value)? = object.members["seed"], value >= 0 else {
