@@ -60,12 +60,18 @@ struct HostileRepliesTests {
     @Test func aLargeBodyArrivesWholeWithItsContentLength() async throws {
         let size = 17 * 1024 * 1024
         try await TestHTTPServer.withServer(script: [.largeBody(size: size)]) { server in
-            let (pieces, closed) = try await RawClient.get("/", port: server.port)
+            let client = try await RawClient.connect(port: server.port)
+            let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+            // Counted, not kept: 17 MiB copied and compared byte by byte in a debug build
+            // would cost seconds of CPU that suites running in parallel need.
+            let (first, total, closed) = try await client.exchangeCounting(
+                Array(request.utf8), keepingFirst: 4096)
             #expect(closed)
-            let answer = try #require(RawAnswer(pieces.joined))
+            let answer = try #require(RawAnswer(first))
             #expect(answer.field("Content-Length") == String(size))
-            #expect(answer.body.count == size)
             #expect(answer.body.allSatisfy { $0 == UInt8(ascii: "x") })
+            let headLength = first.count - answer.body.count
+            #expect(total - headLength == size)
         }
     }
 

@@ -37,6 +37,25 @@ struct RawClient {
         }
     }
 
+    /// Sends `request` and reads until the server closes, keeping only the first `kept`
+    /// bytes and counting the rest (for answers too large to copy around).
+    func exchangeCounting(
+        _ request: [UInt8], keepingFirst kept: Int
+    ) async throws -> (first: [UInt8], total: Int, closedByServer: Bool) {
+        try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: request))
+            var first: [UInt8] = []
+            var total = 0
+            for try await buffer in inbound {
+                if first.count < kept {
+                    first += buffer.readableBytesView.prefix(kept - first.count)
+                }
+                total += buffer.readableBytes
+            }
+            return (first, total, true)
+        }
+    }
+
     /// `GET path` with `Connection: close`, answered whole until the server closes.
     static func get(
         _ path: String, port: Int, method: String = "GET"
