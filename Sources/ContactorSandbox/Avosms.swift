@@ -6,13 +6,32 @@ import Contactor
 /// `{"status": "error", "code": "ERR_1xx", "message": "..."}` (`message` is the
 /// sandbox's own addition, to say what was wrong); clients must read `code`.
 extension SandboxState {
-    private static let addFields: Set<String> = [
-        "id", "key", "listContactId", "contactTelephoneNumber", "contactCivility", "contactName",
-        "contactFirstName", "contactEmail", "contactBirthday", "contactOther",
+    /// The documented endpoints, all `POST`.
+    static let avosmsPaths = [
+        "v1/contact/add", "v1/contact/update", "v1/contact/delete", "v1/contact/list",
+        "v1/contact/list/create", "v1/contact/list/information",
     ]
+    /// The optional contact fields of add and update.
+    private static let optionalContactFields: Set<String> = [
+        "contactCivility", "contactName", "contactFirstName", "contactEmail", "contactBirthday",
+        "contactOther",
+    ]
+    private static let addFields: Set<String> = optionalContactFields.union([
+        "id", "key", "listContactId", "contactTelephoneNumber",
+    ])
     private static let deleteFields: Set<String> = [
         "id", "key", "listContactId", "contactTelephoneNumber",
     ]
+
+    /// The documented transient error, `ERR_9xx`, as the fault injector answers it.
+    static func avosmsProcessingError(_ code: Int) -> SandboxResponse {
+        .json(
+            200,
+            [
+                "status": "error", "code": .string("ERR_\(code)"),
+                "message": "Processing error, contact our services (injected fault)",
+            ])
+    }
 
     private func avosmsError(_ code: Int, _ message: String) -> SandboxResponse {
         .json(
@@ -25,11 +44,7 @@ extension SandboxState {
 
     func handleAvosms(_ request: SandboxRequest) -> SandboxResponse {
         let route = request.route
-        let known = [
-            "v1/contact/add", "v1/contact/delete", "v1/contact/list", "v1/contact/list/create",
-            "v1/contact/list/information",
-        ]
-        guard known.contains(route) else {
+        guard Self.avosmsPaths.contains(route) else {
             return avosmsError(100, "Unrecognized API: /\(route)")
         }
         guard request.method == "POST" else {
@@ -51,7 +66,7 @@ extension SandboxState {
         }
         let allowed: Set<String> =
             switch route {
-            case "v1/contact/add": Self.addFields
+            case "v1/contact/add", "v1/contact/update": Self.addFields
             case "v1/contact/delete": Self.deleteFields
             case "v1/contact/list": ["id", "key"]
             case "v1/contact/list/create":
@@ -62,8 +77,9 @@ extension SandboxState {
             return avosmsError(100, "Unknown parameter '\(unknown)' for /\(route)")
         }
         switch route {
-        case "v1/contact/add", "v1/contact/delete":
-            return avosmsContact(form, add: route == "v1/contact/add")
+        case "v1/contact/add": return avosmsContact(form, operation: .add)
+        case "v1/contact/update": return avosmsContact(form, operation: .update)
+        case "v1/contact/delete": return avosmsContact(form, operation: .delete)
         case "v1/contact/list":
             return avosmsOK([
                 (
@@ -78,7 +94,13 @@ extension SandboxState {
         }
     }
 
-    private func avosmsContact(_ form: [String: String], add: Bool) -> SandboxResponse {
+    private enum ContactOperation { case add, update, delete }
+
+    /// Add, update and delete share their checks: list id, number, list, then (add and
+    /// update) the number's format, country and type.
+    private func avosmsContact(
+        _ form: [String: String], operation: ContactOperation
+    ) -> SandboxResponse {
         let listID = form["listContactId", default: ""].trimmingSpaces
         guard !listID.isEmpty else {
             return avosmsError(101, "The ID of the contact list is empty")
@@ -89,7 +111,7 @@ extension SandboxState {
             return avosmsError(103, "No existing list of contacts for the ID '\(listID)'")
         }
         let phone = Phone.parse(number, region: list.info.country)
-        if !add {
+        if operation == .delete {
             // The delete page documents no format error: a number that cannot be read is
             // simply not in the list.
             let key = phone?.e164 ?? number
@@ -113,11 +135,19 @@ extension SandboxState {
         if list.info.mobileOnly && !phone.type.canReceiveSMS {
             return avosmsError(107, "The type of the contact number (\(phone.type)) is not allowed")
         }
-        guard list.contacts[phone.e164] == nil else {
+        switch (operation, list.contacts[phone.e164] != nil) {
+        case (.add, true):
             return avosmsError(104, "The contact number already exists in the contact list")
+        case (.update, false):
+            return avosmsError(
+                104, "No existing contacts with this phone number in the contact list")
+        default:
+            break
         }
+        // Add stores the fields sent; update replaces them all, so an optional field left
+        // out is emptied (removed, as if the contact had been added without it).
         var fields: [String: String] = [:]
-        for (key, value) in form where key.hasPrefix("contact") && key != "contactTelephoneNumber" {
+        for (key, value) in form where Self.optionalContactFields.contains(key) {
             fields[key] = value
         }
         list.contacts[phone.e164] = SandboxContact(phone: phone.e164, fields: fields)

@@ -14,6 +14,11 @@ extension SandboxState {
     ]
     /// The most numbers one `contact/delete` call takes.
     static let octopushDeleteLimit = 200
+    /// The documented endpoints: path → method.
+    static let octopushRoutes: [String: String] = [
+        "v1/public/contact/create": "POST", "v1/public/contact/delete": "DELETE",
+        "v1/public/contact-list/create": "POST", "v1/public/contact-list/delete": "DELETE",
+    ]
 
     private func octopushError(_ status: Int, _ code: String, _ message: String) -> SandboxResponse
     {
@@ -21,11 +26,7 @@ extension SandboxState {
     }
 
     func handleOctopush(_ request: SandboxRequest) -> SandboxResponse {
-        let routes: [String: String] = [
-            "v1/public/contact/create": "POST", "v1/public/contact/delete": "DELETE",
-            "v1/public/contact-list/create": "POST", "v1/public/contact-list/delete": "DELETE",
-        ]
-        guard let method = routes[request.route] else {
+        guard let method = Self.octopushRoutes[request.route] else {
             return octopushError(404, "not_found", "No such endpoint: /\(request.route)")
         }
         guard request.method == method else {

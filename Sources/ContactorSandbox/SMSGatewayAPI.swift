@@ -14,6 +14,11 @@ extension SandboxState {
         "extra7", "extra8",
     ]
 
+    /// The documented endpoints: `POST` (add) and `PATCH` (update) on one path.
+    static let gatewayRoutes: [(method: String, path: String)] = [
+        ("POST", "v1/contact"), ("PATCH", "v1/contact"),
+    ]
+
     private func gatewayError(_ status: Int, _ error: Int, _ message: String) -> SandboxResponse {
         .json(status, ["error": .int(error), "errorMsg": .string(message)])
     }
@@ -22,7 +27,7 @@ extension SandboxState {
         guard request.route == "v1/contact" else {
             return gatewayError(404, 404, "No such endpoint: /\(request.route)")
         }
-        guard request.method == "POST" || request.method == "PATCH" else {
+        guard Self.gatewayRoutes.contains(where: { $0.method == request.method }) else {
             return gatewayError(
                 405, 405, "/v1/contact takes POST or PATCH, not \(request.method)")
         }
@@ -177,6 +182,9 @@ extension SandboxState {
         if let unknown = changes.first(where: { data.gatewayContactGroup[$0.id] == nil }) {
             return gatewayError(404, 404, "Contact \(unknown.id) not found")
         }
+        // A request that would leave a group with two contacts of one number (which adds
+        // never make) is refused whole, like an unknown id: the end state is checked first.
+        if let conflict = gatewayNumberConflict(changes) { return gatewayError(400, 400, conflict) }
         for var change in changes {
             guard let oldGroup = data.gatewayContactGroup[change.id],
                 var contact = data.gatewayGroups[oldGroup]?[String(change.id)]
@@ -185,10 +193,47 @@ extension SandboxState {
             let newGroup =
                 change.fields.removeValue(forKey: "groupid").flatMap { Int($0) } ?? oldGroup
             contact.fields.merge(change.fields) { _, new in new }
-            data.gatewayGroups[oldGroup]?[String(change.id)] = nil
+            if newGroup != oldGroup {
+                data.gatewayGroups[oldGroup]?[String(change.id)] = nil
+                data.gatewayContactGroup[change.id] = newGroup
+            }
+            // In place when the group stays: the contact keeps its position in the group.
             data.gatewayGroups[newGroup]?[String(change.id)] = contact
-            data.gatewayContactGroup[change.id] = newGroup
         }
         return .empty(204)
+    }
+
+    /// Why `changes` (known ids, checked fields) cannot all be made, or `nil`: the number
+    /// and group each changed contact ends with must not be another contact's in that group.
+    private func gatewayNumberConflict(_ changes: [(id: Int, fields: [String: String])]) -> String?
+    {
+        var end: [Int: (group: Int, phone: String)] = [:]
+        var order: [Int] = []
+        for change in changes {
+            guard let group = data.gatewayContactGroup[change.id],
+                let contact = data.gatewayGroups[group]?[String(change.id)]
+            else { continue }
+            let current = end[change.id] ?? (group, contact.phone)
+            if end[change.id] == nil { order.append(change.id) }
+            end[change.id] = (
+                change.fields["groupid"].flatMap { Int($0) } ?? current.group,
+                change.fields["phone"] ?? current.phone
+            )
+        }
+        var holders: [String: Int] = [:]
+        for id in order {
+            guard let (group, phone) = end[id] else { continue }
+            let holder: Int? =
+                holders["\(group) \(phone)"]
+                ?? data.gatewayGroups[group]?.contact(withPhone: phone).flatMap { other in
+                    other.id.flatMap { Int($0) }.flatMap { $0 != id && end[$0] == nil ? $0 : nil }
+                }
+            if let holder {
+                return "Contact \(id) would have the number \(phone) of contact \(holder) "
+                    + "in group \(group)"
+            }
+            holders["\(group) \(phone)"] = id
+        }
+        return nil
     }
 }

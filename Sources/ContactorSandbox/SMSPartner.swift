@@ -15,6 +15,10 @@ extension SandboxState {
     static let partnerBulkLimit = 500
     /// Contacts per page of `contact/list`.
     static let partnerPageSize = 20
+    /// The documented endpoints: path → method.
+    static let partnerRoutes = [
+        "v1/contact/add": "POST", "v1/contact/delete": "POST", "v1/contact/list": "GET",
+    ]
 
     private func partnerError(_ code: Int, _ message: String) -> SandboxResponse {
         let status =
@@ -27,10 +31,7 @@ extension SandboxState {
     }
 
     func handlePartner(_ request: SandboxRequest) -> SandboxResponse {
-        let routes = [
-            "v1/contact/add": "POST", "v1/contact/delete": "POST", "v1/contact/list": "GET",
-        ]
-        guard let method = routes[request.route] else {
+        guard let method = Self.partnerRoutes[request.route] else {
             return partnerError(404, "No such endpoint: /\(request.route)")
         }
         guard request.method == method else {

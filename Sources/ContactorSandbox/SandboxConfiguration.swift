@@ -16,6 +16,10 @@ public struct SandboxConfiguration: Sendable {
     /// requests or measure their rate. Off by default, so a long-running sandbox does not
     /// grow.
     public var recordsRequests: Bool
+    /// The time the rate-limit fault counts its one-second windows on: the continuous
+    /// clock by default; tests pass a time they move themselves, so that "within one
+    /// second" does not depend on how busy the machine is.
+    public var now: @Sendable () -> ContinuousClock.Instant
 
     /// Creates a configuration.
     ///
@@ -26,11 +30,14 @@ public struct SandboxConfiguration: Sendable {
     ///   - logger: The server's logger; by default one labelled `contactor.sandbox` at
     ///     `warning`.
     ///   - recordsRequests: Whether to keep a log of provider requests (off by default).
+    ///   - now: The time the rate-limit fault's windows are counted on.
     public init(
         port: Int = 0, faults: FaultConfiguration = .none, demo: SandboxDemo = .standard,
-        logger: Logger? = nil, recordsRequests: Bool = false
+        logger: Logger? = nil, recordsRequests: Bool = false,
+        now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }
     ) {
         self.port = port
+        self.now = now
         self.recordsRequests = recordsRequests
         self.faults = faults
         self.demo = demo
@@ -50,9 +57,13 @@ public struct SandboxConfiguration: Sendable {
 /// per-provider ``rateLimit`` is checked (over it: `429 Too Many Requests` with a
 /// `Retry-After` header in whole seconds); then with probability ``dropRate`` the
 /// connection is closed without an answer; then with probability ``failureRate`` the
-/// answer is `503 Service Unavailable`. Random draws come from a generator seeded with
-/// ``seed``, so a given sequence of requests meets the same faults on every run; setting
-/// the faults (``SandboxServer/faults`` or `PUT /_sandbox/faults`) reseeds it.
+/// answer is `503 Service Unavailable`; then, for Avosms requests only, with probability
+/// ``avosmsProcessingErrorRate`` the answer is Avosms's documented transient error
+/// (HTTP 200 `{"status": "error", "code": "ERR_9xx"}`, code ``avosmsProcessingErrorCode``).
+/// Random draws come from a generator seeded with ``seed``, so a given sequence of
+/// requests meets the same faults on every run; setting the faults
+/// (``SandboxServer/faults`` or `PUT /_sandbox/faults`) reseeds it. A fault whose rate is 0
+/// draws nothing, so adding one leaves the sequence of the others as it was.
 public struct FaultConfiguration: Sendable, Hashable {
     /// Added before every provider answer; `.zero` for none.
     public var latency: Duration
@@ -62,18 +73,30 @@ public struct FaultConfiguration: Sendable, Hashable {
     public var rateLimit: Int?
     /// The share of requests (0...1) whose connection is closed without an answer.
     public var dropRate: Double
-    /// The seed of the random generator that decides failures and drops.
+    /// The share of Avosms requests (0...1) answered with Avosms's provider-side processing
+    /// error, `ERR_9xx` (other providers document no such error: use ``failureRate``).
+    public var avosmsProcessingErrorRate: Double
+    /// The number of that error, 900 to 999 (`ERR_900` by default); the docs say only that
+    /// the last two digits vary with the kind of error.
+    public var avosmsProcessingErrorCode: Int
+    /// The seed of the random generator that decides failures, drops and processing errors.
     public var seed: UInt64
+
+    /// The valid values of ``avosmsProcessingErrorCode``.
+    public static let avosmsProcessingErrorCodes = 900...999
 
     /// Creates a fault configuration; every fault is off by default.
     public init(
         latency: Duration = .zero, failureRate: Double = 0, rateLimit: Int? = nil,
-        dropRate: Double = 0, seed: UInt64 = 1
+        dropRate: Double = 0, avosmsProcessingErrorRate: Double = 0,
+        avosmsProcessingErrorCode: Int = 900, seed: UInt64 = 1
     ) {
         self.latency = latency
         self.failureRate = failureRate
         self.rateLimit = rateLimit
         self.dropRate = dropRate
+        self.avosmsProcessingErrorRate = avosmsProcessingErrorRate
+        self.avosmsProcessingErrorCode = avosmsProcessingErrorCode
         self.seed = seed
     }
 
@@ -102,6 +125,8 @@ enum FaultDecision: Equatable {
     case rateLimited(retryAfterSeconds: Int)
     case drop
     case fail
+    /// Avosms's `ERR_9xx`, with its number.
+    case processingError(Int)
 }
 
 /// The fault injector's mutable state: configuration, generator and rate-limit windows.
@@ -146,6 +171,11 @@ struct FaultState: Sendable {
             Double.random(in: 0..<1, using: &generator) < configuration.failureRate
         {
             return .fail
+        }
+        if provider == "avosms", configuration.avosmsProcessingErrorRate > 0,
+            Double.random(in: 0..<1, using: &generator) < configuration.avosmsProcessingErrorRate
+        {
+            return .processingError(configuration.avosmsProcessingErrorCode)
         }
         return .proceed
     }

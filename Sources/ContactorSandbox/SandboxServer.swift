@@ -1,6 +1,7 @@
 public import Foundation
 import Hummingbird
 import Logging
+public import ServiceLifecycle
 import Synchronization
 
 /// Local emulators of the four providers' contact APIs, served over HTTP on 127.0.0.1.
@@ -27,18 +28,42 @@ import Synchronization
 /// let contacts = await server.contacts(provider: "octopush", list: "demo")
 /// await server.stop()
 /// ```
-public final class SandboxServer: Sendable {
+///
+/// It is also a swift-service-lifecycle `Service`, for a program that runs it beside its
+/// own services: put it in a `ServiceGroup`, and ``run()`` serves until the group shuts
+/// down (gracefully: requests in flight are answered) or is cancelled.
+///
+/// ```swift
+/// let sandbox = SandboxServer()
+/// let group = ServiceGroup(
+///     services: [sandbox], gracefulShutdownSignals: [.sigterm], logger: logger)
+/// try await group.run()
+/// ```
+public final class SandboxServer: Service, Sendable {
     /// The configuration the server was created with (its `faults` are the initial faults).
     public let configuration: SandboxConfiguration
     private let core: SandboxCore
-    private let running = Mutex<Running?>(nil)
+    private let lifecycle = Mutex(Lifecycle())
 
-    private struct Running: Sendable {
-        var port: Int
-        var task: Task<Void, any Error>
+    /// One run of the server, from ``start()`` to the end of Hummingbird's `Application`.
+    private struct Run: Sendable {
+        let id: Int
+        /// The port, once the server listens.
+        var port: Int?
+        /// Gives the port once the server listens; throws when it ended before (bind error).
+        let listening: Task<Int, any Error>
+        /// Runs the group below until it ends.
+        let serving: Task<Void, any Error>
+        /// The group holding the `Application`, for a graceful shutdown.
+        let group: ServiceGroup
     }
 
-    /// Creates a server; nothing listens until ``start()``.
+    private struct Lifecycle: Sendable {
+        var run: Run?
+        var runs = 0
+    }
+
+    /// Creates a server; nothing listens until ``start()`` or ``run()``.
     public init(configuration: SandboxConfiguration = SandboxConfiguration()) {
         self.configuration = configuration
         core = SandboxCore(configuration: configuration)
@@ -47,62 +72,127 @@ public final class SandboxServer: Sendable {
     /// Binds 127.0.0.1 on the configured port and starts answering.
     ///
     /// Returns once the port is bound, so requests can be sent straight away. Calling it
-    /// on a running server does nothing.
+    /// on a running or starting server (from any task, at the same time or not, and while
+    /// ``run()`` serves) starts nothing more: it returns once that one run listens.
     /// - Throws: The bind error (port in use, ...) when the server cannot listen.
     public func start() async throws {
-        if running.withLock({ $0 != nil }) { return }
+        let run = lifecycle.withLock { state in
+            if let run = state.run { return run }
+            let run = makeRun(id: state.runs + 1)
+            state.runs += 1
+            state.run = run
+            return run
+        }
+        do {
+            _ = try await run.listening.value
+        } catch {
+            release(run.id)
+            throw error
+        }
+    }
+
+    /// Runs the server as a swift-service-lifecycle `Service`: starts it (as ``start()``),
+    /// answers until the task is cancelled or the service group shuts down gracefully,
+    /// then stops.
+    ///
+    /// On a graceful shutdown the server stops accepting connections and finishes the
+    /// requests in flight before it returns; on cancellation (or ``stop()``) it closes
+    /// every connection at once. A server that is already running (through ``start()``)
+    /// is served by that same run: there is never more than one listening socket.
+    /// - Throws: The bind error when the server cannot listen, or the error that ended
+    ///   the server when it was not asked to stop.
+    public func run() async throws {
+        try await start()
+        guard let run = lifecycle.withLock({ $0.run }) else { return }
+        let result = await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await run.serving.result
+            } onGracefulShutdown: {
+                Task { await run.group.triggerGracefulShutdown() }
+            }
+        } onCancel: {
+            run.serving.cancel()
+        }
+        release(run.id)
+        if case .failure(let error) = result, !(error is CancellationError),
+            !run.serving.isCancelled
+        {
+            throw error
+        }
+    }
+
+    /// Builds one run: the application, its group, and the tasks that serve and announce.
+    private func makeRun(id: Int) -> Run {
         let (ports, announce) = AsyncStream.makeStream(of: Int.self)
+        let logger = Self.frameworkLogger(configuration.logger)
         let application = Application(
-            responder: SandboxResponder(core: core),
+            router: SandboxRoutes.router(core: core),
             configuration: ApplicationConfiguration(
                 address: .hostname("127.0.0.1", port: configuration.port)),
-            onServerRunning: { channel in
-                announce.yield(channel.localAddress?.port ?? 0)
+            onServerRunning: { [weak self] channel in
+                let port = channel.localAddress?.port ?? 0
+                self?.lifecycle.withLock { state in
+                    if state.run?.id == id { state.run?.port = port }
+                }
+                self?.configuration.logger.info("sandbox listening", metadata: ["port": "\(port)"])
+                announce.yield(port)
                 announce.finish()
             },
-            logger: Self.frameworkLogger(configuration.logger)
+            logger: logger
         )
-        let task = Task {
-            defer { announce.finish() }
-            try await application.run()
+        let group = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: application)], logger: logger))
+        let serving = Task { [weak self] in
+            defer {
+                announce.finish()
+                self?.release(id)
+            }
+            try await group.run()
         }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else {
-            // The server stopped before it listened: report why.
-            try await task.value
+        let listening = Task {
+            for await port in ports { return port }
+            // The server ended before it listened: report why.
+            try await serving.value
             throw SandboxServerError("the sandbox server stopped before it listened")
         }
-        running.withLock { $0 = Running(port: port, task: task) }
-        configuration.logger.info("sandbox listening", metadata: ["port": "\(port)"])
+        return Run(id: id, listening: listening, serving: serving, group: group)
+    }
+
+    /// Forgets run `id` (it ended or failed to start), so that the next start begins anew.
+    private func release(_ id: Int) {
+        lifecycle.withLock { state in
+            if state.run?.id == id { state.run = nil }
+        }
     }
 
     /// The logger handed to Hummingbird: the configured one, quietened to `critical`
     /// unless it is at `debug` or `trace`.
     ///
-    /// ``stop()`` cancels the server's task (a graceful shutdown would need
-    /// ServiceLifecycle, which this target does not depend on), and Hummingbird logs that
-    /// cancellation as an error; this keeps that noise out of normal runs.
+    /// ``stop()`` cancels the server's task, and Hummingbird logs that cancellation as an
+    /// error; this keeps that noise out of normal runs.
     private static func frameworkLogger(_ logger: Logger) -> Logger {
         var logger = logger
         if logger.logLevel > .debug { logger.logLevel = .critical }
         return logger
     }
 
-    /// Stops listening and closes every connection; the state stays readable.
+    /// Stops listening and closes every connection at once; the state stays readable.
+    ///
+    /// Returns once the server has stopped (a ``run()`` serving it returns too). A later
+    /// ``start()`` starts a new run with the same state.
     public func stop() async {
         guard
-            let task = running.withLock({ state in
-                defer { state = nil }; return state?.task
+            let run = lifecycle.withLock({ state in
+                defer { state.run = nil }; return state.run
             })
-        else {
-            return
-        }
-        task.cancel()
-        _ = await task.result
+        else { return }
+        run.serving.cancel()
+        _ = await run.serving.result
     }
 
-    /// The port the server listens on; before ``start()``, the configured port.
-    public var port: Int { running.withLock { $0?.port } ?? configuration.port }
+    /// The port the server listens on; before it listens, the configured port.
+    public var port: Int { lifecycle.withLock { $0.run?.port } ?? configuration.port }
 
     /// `http://127.0.0.1:PORT`.
     public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
@@ -153,6 +243,9 @@ extension SandboxServer {
 
     /// Empties the request log.
     public func clearRequests() { core.requestLog.withLock { $0.removeAll() } }
+
+    /// How many provider requests are being handled right now.
+    var requestsInFlight: Int { core.requestsInFlight.withLock { $0 } }
 }
 
 /// One provider request as the sandbox received and answered it.
@@ -185,13 +278,18 @@ final class SandboxCore: Sendable {
     let faults: Mutex<FaultState>
     let logger: Logger
     let recordsRequests: Bool
+    let now: @Sendable () -> ContinuousClock.Instant
     let requestLog = Mutex<[SandboxRequestRecord]>([])
+    /// Provider requests being handled now (from arrival, before any injected latency, to
+    /// the answer), so that tests can tell when a request has reached the server.
+    let requestsInFlight = Mutex(0)
 
     init(configuration: SandboxConfiguration) {
         state = SandboxState(demo: configuration.demo)
         faults = Mutex(FaultState(configuration: configuration.faults))
         logger = configuration.logger
         recordsRequests = configuration.recordsRequests
+        now = configuration.now
     }
 
     /// Adds a provider request to the log, when the log is on.

@@ -154,6 +154,19 @@ actor SandboxState {
         ]
     }
 
+    /// The documented endpoints of `provider`'s emulator: method and path after the prefix
+    /// (`POST`, `v1/contact/add`). The router serves these; the emulator answers any
+    /// other request under its prefix with its own error.
+    static func routes(of provider: String) -> [(method: String, path: String)] {
+        switch provider {
+        case "avosms": avosmsPaths.map { ("POST", $0) }
+        case "octopush": octopushRoutes.sorted { $0.key < $1.key }.map { ($0.value, $0.key) }
+        case "smsgatewayapi": gatewayRoutes
+        case "smspartner": partnerRoutes.sorted { $0.key < $1.key }.map { ($0.value, $0.key) }
+        default: []
+        }
+    }
+
     /// Answers one request to `provider`.
     func handle(provider: String, request: SandboxRequest) -> SandboxResponse {
         switch provider {

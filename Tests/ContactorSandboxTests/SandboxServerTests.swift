@@ -127,8 +127,12 @@ struct SandboxServerTests {
     }
 
     @Test func overTheRateLimitIs429WithRetryAfterPerProvider() async throws {
-        try await withSandbox(SandboxConfiguration(faults: FaultConfiguration(rateLimit: 2))) {
-            sandbox in
+        // Time stands still for the fault's window: three requests "within one second"
+        // however long the machine takes to send them.
+        let frozen = ContinuousClock.now
+        let configuration = SandboxConfiguration(
+            faults: FaultConfiguration(rateLimit: 2), now: { frozen })
+        try await withSandbox(configuration) { sandbox in
             #expect(try await Self.addOctopush(sandbox, "+33612345601").status == 201)
             #expect(try await Self.addOctopush(sandbox, "+33612345602").status == 201)
             let limited = try await Self.addOctopush(sandbox, "+33612345603")
