@@ -72,6 +72,8 @@ final class OutputWriter {
     private let format: OutputFormat
     private var counts: [String: Int] = [:]
     private var tableHeaderPrinted = false
+    /// How many national numbers could not be read for want of a region.
+    private var regionNeeded = 0
     private let started = ContinuousClock.now
     private(set) var total = 0
 
@@ -88,6 +90,7 @@ final class OutputWriter {
     func write(_ row: OutputRow) {
         total += 1
         counts[row.status, default: 0] += 1
+        if row.error?.detail == .regionNeeded { regionNeeded += 1 }
         switch format {
         case .json:
             Console.out(row.jsonText())
@@ -109,8 +112,14 @@ final class OutputWriter {
         }
     }
 
-    /// The summary line (table output only): counts per status and the elapsed time.
+    /// The summary line (table output only): counts per status and the elapsed time; and
+    /// on stderr, the command line's hint for national numbers read without a region.
     func finish() {
+        if regionNeeded > 0 {
+            Console.err(
+                "contactor: \(regionNeeded) national number\(regionNeeded == 1 ? "" : "s") could not be read without a region: pass --region CC (an ISO 3166 code such as FR)"
+            )
+        }
         guard format == .table else { return }
         let elapsed = (ContinuousClock.now - started).seconds
         let order = ["added", "updated", "deleted", "skipped", "valid", "rejected", "failed"]

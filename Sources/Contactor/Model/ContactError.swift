@@ -75,8 +75,25 @@ public struct ContactError: Error, Sendable, Hashable, CustomStringConvertible {
         private static let byName = Dictionary(uniqueKeysWithValues: all.map { ($0.rawValue, $0) })
     }
 
+    /// A finer reason within a code, where one helps a caller react (a front end offering
+    /// to set a region). The set is closed: only Contactor makes them.
+    public struct Detail: Sendable, Hashable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        public var description: String { name }
+
+        /// `invalid_phone`: a national number, and no region to read it in.
+        public static let regionNeeded = Detail("region_needed")
+        /// `invalid_phone`: a national number, and the region given is not one
+        /// libphonenumber knows.
+        public static let unknownRegion = Detail("unknown_region")
+    }
+
     /// What kind of error this is.
     public let code: Code
+    /// A finer reason within ``code``, when there is one.
+    public let detail: Detail?
     /// A human-readable explanation.
     public let message: String
     /// The provider's own error code, when it gave one (`ERR_104`, `15`).
@@ -97,9 +114,10 @@ public struct ContactError: Error, Sendable, Hashable, CustomStringConvertible {
     public init(
         _ code: Code, _ message: String, providerCode: String? = nil, provider: String? = nil,
         operation: ContactOperation? = nil, field: String? = nil, isTransient: Bool = false,
-        retryAfter: Duration? = nil
+        retryAfter: Duration? = nil, detail: Detail? = nil
     ) {
         self.code = code
+        self.detail = detail
         self.message = message
         self.providerCode = providerCode
         self.provider = provider
@@ -129,7 +147,7 @@ extension ContactError {
         return ContactError(
             code, message, providerCode: providerCode, provider: self.provider ?? provider,
             operation: self.operation ?? operation, field: field, isTransient: isTransient,
-            retryAfter: retryAfter)
+            retryAfter: retryAfter, detail: detail)
     }
 
     /// A copy whose message and provider code went through `redactor` (masked, then cut
@@ -142,20 +160,21 @@ extension ContactError {
         guard message != self.message || providerCode != self.providerCode else { return self }
         return ContactError(
             code, message, providerCode: providerCode, provider: provider, operation: operation,
-            field: field, isTransient: isTransient, retryAfter: retryAfter)
+            field: field, isTransient: isTransient, retryAfter: retryAfter, detail: detail)
     }
 
     /// A copy with `suffix` appended to the message (`" (gave up after 3 attempts)"`).
     public func appending(_ suffix: String) -> ContactError {
         ContactError(
             code, message + suffix, providerCode: providerCode, provider: provider,
-            operation: operation, field: field, isTransient: isTransient, retryAfter: retryAfter)
+            operation: operation, field: field, isTransient: isTransient, retryAfter: retryAfter,
+            detail: detail)
     }
 
     /// A copy that is not transient (the engine gave up retrying it).
     public func final() -> ContactError {
         ContactError(
             code, message, providerCode: providerCode, provider: provider, operation: operation,
-            field: field, isTransient: false, retryAfter: retryAfter)
+            field: field, isTransient: false, retryAfter: retryAfter, detail: detail)
     }
 }

@@ -106,15 +106,14 @@ enum PhoneNumberParser {
             }
             if region.isEmpty {
                 throw ContactError(
-                    .invalidPhone,
-                    "'\(shown)' is a national number: a region is needed to read it (use --region)",
-                    field: "phone")
+                    .invalidPhone, "'\(shown)' is a national number: a region is needed to read it",
+                    field: "phone", detail: .regionNeeded)
             }
             throw ContactError(
                 .invalidPhone,
                 "'\(shown)' is a national number: a region is needed to read it, and "
-                    + "'\(region)' is not a known region (use an ISO 3166 code such as FR)",
-                field: "phone")
+                    + "'\(region)' is not a known region (an ISO 3166 code such as FR is)",
+                field: "phone", detail: .unknownRegion)
         case CPN_TOO_SHORT_NSN, CPN_TOO_SHORT_AFTER_IDD:
             throw ContactError(.invalidPhone, "'\(shown)' is too short", field: "phone")
         case CPN_TOO_LONG_NSN, CPN_INPUT_TOO_LONG:
