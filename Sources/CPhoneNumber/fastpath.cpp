@@ -13,8 +13,9 @@
 // Anything outside that scope returns "not handled" and cpn_parse asks PhoneNumberUtil:
 // other characters (letters, extensions, "tel:", '#', ';', non-ASCII digits or punctuation),
 // a '+' anywhere but at the start, tabs or newlines between digits, fewer than three digits,
-// a "+" whose country code is unknown (libphonenumber's retry without the plus), metadata
-// with a national prefix transform rule, or any pattern PCRE2 does not compile.
+// a "+" whose country code is unknown (libphonenumber's retry without the plus), or metadata
+// PCRE2 does not compile or whose national prefix transform rule uses more than digits and
+// "$1".."$8".
 // scripts/phone-differential and PhoneFastPathDifferentialTests prove the rest against
 // PhoneNumberUtil on generated inputs from every region of the metadata.
 //
@@ -97,6 +98,21 @@ struct Call {
     bool engine_error = false;
 };
 
+// The capture groups of a prefix match: group n spans [start[n], end[n]) of the subject, or
+// did not take part (start[n] < 0). Group 0 is the whole match.
+struct Groups {
+    static constexpr int kMax = 8;
+    int count = 0;  // capture groups of the pattern (not counting group 0)
+    long start[kMax + 1];
+    long end[kMax + 1];
+
+    std::string_view text(std::string_view subject, int n) const {
+        if (n > count || start[n] < 0) return {};
+        return subject.substr(static_cast<size_t>(start[n]),
+                              static_cast<size_t>(end[n] - start[n]));
+    }
+};
+
 // One compiled pattern, in the one mode libphonenumber uses it in: a full match
 // (RegExp::FullMatch) or a match anchored at the start whose length is wanted
 // (RegExp::Consume, ICU's lookingAt: leftmost-first, as PCRE2 and RE2 both do).
@@ -130,6 +146,26 @@ public:
         return static_cast<long>(match.size());
     }
 
+    int capture_count() const { return re_->NumberOfCapturingGroups(); }
+
+    long prefix_match(std::string_view text, Call &call, Groups &groups) const {
+        re2::StringPiece pieces[Groups::kMax + 1];
+        groups.count = capture_count();
+        if (groups.count > Groups::kMax) {
+            call.engine_error = true;
+            return -1;
+        }
+        if (!re_->Match(re2::StringPiece(text.data(), text.size()), 0, text.size(),
+                        RE2::ANCHOR_START, pieces, groups.count + 1)) {
+            return -1;
+        }
+        for (int n = 0; n <= groups.count; ++n) {
+            groups.start[n] = pieces[n].data() ? pieces[n].data() - text.data() : -1;
+            groups.end[n] = groups.start[n] + static_cast<long>(pieces[n].size());
+        }
+        return static_cast<long>(pieces[0].size());
+    }
+
 private:
     std::unique_ptr<RE2> re_;
     Mode mode_ = FULL;
@@ -159,11 +195,32 @@ private:
         return static_cast<long>(pcre2_get_ovector_pointer(scratch())[1]);
     }
 
+    int capture_count() const {
+        uint32_t count = 0;
+        pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &count);
+        return static_cast<int>(count);
+    }
+
+    long prefix_match(std::string_view text, Call &call, Groups &groups) const {
+        groups.count = capture_count();
+        if (groups.count > Groups::kMax) {
+            call.engine_error = true;
+            return -1;
+        }
+        if (run(text, call) < 0) return -1;
+        const PCRE2_SIZE *ovector = pcre2_get_ovector_pointer(scratch());
+        for (int n = 0; n <= groups.count; ++n) {
+            bool unset = ovector[2 * n] == PCRE2_UNSET;
+            groups.start[n] = unset ? -1 : static_cast<long>(ovector[2 * n]);
+            groups.end[n] = unset ? -1 : static_cast<long>(ovector[2 * n + 1]);
+        }
+        return groups.end[0];  // the match starts at 0 (anchored)
+    }
+
 private:
-    // Thread-local match data: one ovector pair is all we read (rc 0, "ovector too small",
-    // still reports the whole match).
+    // Thread-local match data, with room for every group a transform rule may use.
     struct Scratch {
-        pcre2_match_data *data = pcre2_match_data_create(1, nullptr);
+        pcre2_match_data *data = pcre2_match_data_create(Groups::kMax + 1, nullptr);
         ~Scratch() {
             if (data) pcre2_match_data_free(data);
         }
@@ -227,6 +284,13 @@ struct Meta {
         uan, voicemail, fixed_line, mobile;
     mutable bool has_national_prefix_for_parsing = false;
     mutable Regex national_prefix_for_parsing;
+    // national_prefix_transform_rule as ICU's replaceFirst reads it: literal text, and "$n"
+    // (group > 0) for capture group n.
+    struct Piece {
+        std::string literal;
+        int group = 0;
+    };
+    mutable std::vector<Piece> transform_rule;
     mutable Regex international_prefix;
     mutable Regex leading_digits;
 
@@ -252,10 +316,43 @@ private:
             ok = national_prefix_for_parsing.compile(m.national_prefix_for_parsing(),
                                                      Regex::PREFIX);
         }
+        if (ok && has_transform_rule) {
+            ok = has_national_prefix_for_parsing &&
+                 parse_transform_rule(m.national_prefix_transform_rule(),
+                                      national_prefix_for_parsing.capture_count());
+        }
         // Compiled even when empty, as RegExpCache::GetRegExp("") is (it matches "").
         ok = ok && international_prefix.compile(m.international_prefix(), Regex::PREFIX);
         if (ok && has_leading_digits) ok = leading_digits.compile(m.leading_digits(), Regex::PREFIX);
         return ok;
+    }
+
+    // ICU's replacement syntax, for the rules the metadata has: digits and "$n" references.
+    // With fewer than ten groups ICU reads exactly one digit after "$". Anything else (a '\\'
+    // escape, "${name}", "$0", a reference to a missing group, which ICU reports as an error)
+    // makes the metadata unusable here, so such a region falls back.
+    bool parse_transform_rule(const std::string &rule, int groups) const {
+        if (groups > Groups::kMax) return false;
+        transform_rule.clear();
+        for (size_t i = 0; i < rule.size();) {
+            char c = rule[i];
+            if (c == '$') {
+                if (i + 1 >= rule.size() || rule[i + 1] < '1' || rule[i + 1] > '9') return false;
+                int group = rule[i + 1] - '0';
+                i += 2;
+                if (group > groups) return false;
+                transform_rule.push_back({std::string(), group});
+            } else if (c >= '0' && c <= '9') {
+                if (transform_rule.empty() || transform_rule.back().group != 0) {
+                    transform_rule.push_back({std::string(), 0});
+                }
+                transform_rule.back().literal += c;
+                ++i;
+            } else {
+                return false;
+            }
+        }
+        return true;
     }
 };
 
@@ -355,9 +452,11 @@ private:
     }
 };
 
+// Built on first use and never destroyed, so that a thread still parsing while the process
+// exits does not read freed tables.
 const Tables &tables() {
-    static const Tables instance;
-    return instance;
+    static const Tables *instance = new Tables();
+    return *instance;
 }
 
 bool contains(const std::vector<int> &values, int value) {
@@ -418,13 +517,40 @@ ValidationResult test_number_length(size_t length, const Meta &m) {
     return INVALID_LENGTH;
 }
 
-// PhoneNumberUtil::MaybeStripNationalPrefixAndCarrierCode for metadata without a national
-// prefix transform rule (the caller checks): the number with the prefix removed, or as it was.
-std::string_view maybe_strip_national_prefix(const Meta &m, std::string_view number, Call &call) {
+// PhoneNumberUtil::MaybeStripNationalPrefixAndCarrierCode: the number with its national
+// prefix removed (or transformed by the region's rule, into `storage`), or as it was.
+std::string_view maybe_strip_national_prefix(const Meta &m, std::string_view number, Call &call,
+                                             std::string &storage) {
     if (number.empty() || !m.has_national_prefix_for_parsing) return number;
+    bool is_viable_original_number = match_national_number(number, m.general, call);
+    if (m.has_transform_rule) {
+        // Consume(&carrier_code, &captured_part) with two groups or more, else
+        // Consume(&captured_part) with one: the part captured is the last of those groups.
+        Groups groups;
+        long consumed = m.national_prefix_for_parsing.prefix_match(number, call, groups);
+        int captured_group = groups.count >= 2 ? 2 : groups.count;
+        if (consumed >= 0 && captured_group > 0 && !groups.text(number, captured_group).empty()) {
+            // Replace (ICU's replaceFirst): the match, found again at the start, becomes the
+            // rule with its groups filled in.
+            storage.clear();
+            for (const Meta::Piece &piece : m.transform_rule) {
+                if (piece.group == 0) {
+                    storage += piece.literal;
+                } else {
+                    std::string_view group = groups.text(number, piece.group);
+                    storage.append(group.data(), group.size());
+                }
+            }
+            std::string_view rest = number.substr(static_cast<size_t>(consumed));
+            storage.append(rest.data(), rest.size());
+            if (is_viable_original_number && !match_national_number(storage, m.general, call)) {
+                return number;
+            }
+            return storage;
+        }
+    }
     long consumed = m.national_prefix_for_parsing.prefix_match(number, call);
     if (consumed < 0) return number;
-    bool is_viable_original_number = match_national_number(number, m.general, call);
     std::string_view rest = number.substr(static_cast<size_t>(consumed));
     if (is_viable_original_number && !match_national_number(rest, m.general, call)) {
         return number;
@@ -463,7 +589,6 @@ bool fast_parse_unguarded(const char *input, size_t length, const char *default_
     // unknown, which has none either.
     const Meta *region_meta = t.region(default_region);
     if (region_meta) {
-        if (region_meta->has_transform_rule) return false;
         region_meta = region_meta->ready();
         if (!region_meta) return false;
     }
@@ -531,7 +656,9 @@ bool fast_parse_unguarded(const char *input, size_t length, const char *default_
         return true;
     }
 
-    // MaybeExtractCountryCode.
+    // MaybeExtractCountryCode. A transform rule writes the number it makes in a storage
+    // string, which `number` may then point into.
+    std::string region_storage, country_storage;
     std::string_view number(digits, digit_count);
     int country_code = 0;
     if (plus) {
@@ -560,7 +687,8 @@ bool fast_parse_unguarded(const char *input, size_t length, const char *default_
                    region_meta->country_code_digits) {
             // The region's own calling code written without '+' or IDD.
             std::string_view potential = maybe_strip_national_prefix(
-                *region_meta, number.substr(region_meta->country_code_digits.size()), call);
+                *region_meta, number.substr(region_meta->country_code_digits.size()), call,
+                region_storage);
             if ((!match_national_number(number, region_meta->general, call) &&
                  match_national_number(potential, region_meta->general, call)) ||
                 test_number_length(number.size(), *region_meta) == TOO_LONG) {
@@ -583,10 +711,11 @@ bool fast_parse_unguarded(const char *input, size_t length, const char *default_
         *status = CPN_TOO_SHORT_NSN;
         return true;
     }
-    if (!country_meta || country_meta->has_transform_rule) return false;
+    if (!country_meta) return false;
     country_meta = country_meta->ready();
     if (!country_meta) return false;
-    std::string_view potential = maybe_strip_national_prefix(*country_meta, number, call);
+    std::string_view potential =
+        maybe_strip_national_prefix(*country_meta, number, call, country_storage);
     ValidationResult result = test_number_length(potential.size(), *country_meta);
     if (result != TOO_SHORT && result != IS_POSSIBLE_LOCAL_ONLY && result != INVALID_LENGTH) {
         number = potential;
