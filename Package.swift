@@ -152,7 +152,8 @@ let package = Package(
             path: "Examples/Embedding"
         ),
         .testTarget(
-            name: "ContactorTests", dependencies: ["Contactor", "ContactorTesting", "CPhoneNumber"],
+            name: "ContactorTests",
+            dependencies: ["Contactor", "ContactorTesting", "CPhoneNumber"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(
