@@ -36,9 +36,13 @@ let package = Package(
     ],
     targets: [
         // C glue
+        // libphonenumber behind a C API, with an exact fast path on PCRE2 (pcre2-8).
         .target(
             name: "CPhoneNumber",
-            linkerSettings: [.linkedLibrary("phonenumber"), .linkedLibrary("protobuf")]
+            linkerSettings: [
+                .linkedLibrary("phonenumber"), .linkedLibrary("protobuf"),
+                .linkedLibrary("pcre2-8"),
+            ]
         ),
         .systemLibrary(
             name: "CLua",
@@ -144,6 +148,10 @@ let package = Package(
         .executableTarget(
             name: "contactor-lua-bench", dependencies: ["Contactor", "ContactorLua"],
             path: "benchmarks/LuaBench"),
+        // Cost of cpn_parse, fast path against libphonenumber (run in release mode; docs in main.swift).
+        .executableTarget(
+            name: "contactor-phone-bench", dependencies: ["Contactor", "CPhoneNumber"],
+            path: "benchmarks/Phone"),
         // Test helper: records N entries in a journal, says so, then waits to be killed.
         .executableTarget(
             name: "contactor-journal-torture", dependencies: ["Contactor", "ContactorStore"]),
@@ -161,7 +169,7 @@ let package = Package(
             name: "ContactorTests",
             dependencies: [
                 .product(name: "HTTPTypes", package: "swift-http-types"), "Contactor",
-                "ContactorTesting",
+                "ContactorTesting", "CPhoneNumber",
             ],
             resources: [.copy("Fixtures")]
         ),

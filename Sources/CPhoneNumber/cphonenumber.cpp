@@ -5,6 +5,8 @@
 
 #include "cphonenumber.h"
 
+#include "fastpath.h"
+
 #include <phonenumbers/phonenumber.pb.h>
 #include <phonenumbers/phonenumberutil.h>
 
@@ -48,6 +50,27 @@ std::string prepare(const std::string &input, bool has_region) {
 
 extern "C" cpn_status cpn_parse(const char *input, size_t length, const char *default_region,
                                 cpn_number *out) noexcept {
+    std::memset(out, 0, sizeof *out);
+    if (length > CPN_MAX_INPUT_LENGTH) return CPN_INPUT_TOO_LONG;
+    cpn_status status = CPN_NOT_A_NUMBER;
+    if (cpn::fast_parse(input, length, default_region, out, &status)) return status;
+    return cpn_parse_reference(input, length, default_region, out);
+}
+
+extern "C" cpn_status cpn_parse_fast_only(const char *input, size_t length,
+                                          const char *default_region, cpn_number *out,
+                                          int *handled) noexcept {
+    std::memset(out, 0, sizeof *out);
+    *handled = 1;
+    if (length > CPN_MAX_INPUT_LENGTH) return CPN_INPUT_TOO_LONG;
+    cpn_status status = CPN_NOT_A_NUMBER;
+    if (cpn::fast_parse(input, length, default_region, out, &status)) return status;
+    *handled = 0;
+    return CPN_NOT_A_NUMBER;
+}
+
+extern "C" cpn_status cpn_parse_reference(const char *input, size_t length,
+                                          const char *default_region, cpn_number *out) noexcept {
     std::memset(out, 0, sizeof *out);
     if (length > CPN_MAX_INPUT_LENGTH) return CPN_INPUT_TOO_LONG;
     try {
