@@ -176,7 +176,7 @@ let package = Package(
         .testTarget(
             name: "ContactorStoreTests",
             dependencies: [
-                "ContactorStore", "contactor-journal-torture",
+                "ContactorStore", "ContactorTesting", "contactor-journal-torture",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),

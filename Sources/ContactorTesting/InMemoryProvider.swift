@@ -62,18 +62,24 @@ public struct InMemoryProvider: ContactProvider {
     ///   - standardFields: The standard fields it sends.
     ///   - customFields: The custom fields it has a place for.
     ///   - maxLengths: The longest value per field.
+    ///   - operations: The operations it supports: add, delete, update and list by default.
     public static func descriptor(
         name: String = "memory", batchSize: Int = 10, credentialKeys: [String] = [],
         defaultRegion: String? = "FR",
         standardFields: [String] = ["first_name", "last_name", "email", "birthday", "civility"],
-        customFields: [String] = [], maxLengths: [String: Int] = [:]
+        customFields: [String] = [], maxLengths: [String: Int] = [:],
+        operations: Set<ContactOperation> = [.add, .delete, .update, .list]
     ) -> ProviderDescriptor {
         ProviderDescriptor(
             name: name, summary: "In-memory lists for tests", credentialKeys: credentialKeys,
             defaultEndpoint: URL(string: "memory://\(name)")!, defaultRegion: defaultRegion,
-            batchSizes: [.add: batchSize, .delete: batchSize], standardFields: standardFields,
+            batchSizes: [.add: batchSize, .delete: batchSize, .update: batchSize],
+            operations: operations, standardFields: standardFields,
             customFields: customFields, maxLengths: maxLengths)
     }
+
+    /// How many contacts one page of ``list(_:cursor:context:)`` holds.
+    public static let pageSize = 20
 
     // MARK: ContactProvider
 
@@ -89,10 +95,48 @@ public struct InMemoryProvider: ContactProvider {
         try await perform(.delete, batch, list: list, context: context)
     }
 
+    /// Replaces the stored fields of contacts already in the list (`updated`), or answers
+    /// `skipped` / `not_in_list`.
+    public func update(
+        _ batch: [Contact], in list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        guard descriptor.supports(.update) else { throw unsupported(.update) }
+        return try await perform(.update, batch, list: list, context: context)
+    }
+
+    /// The list's contacts in phone order, ``pageSize`` a page; the cursor is the index of
+    /// the page's first contact.
+    public func list(
+        _ list: String, cursor: String?, context: ProviderContext
+    ) async throws -> ContactPage {
+        guard descriptor.supports(.list) else { throw unsupported(.list) }
+        let all = await contacts(in: list)
+        let start = cursor.flatMap(Int.init) ?? 0
+        let end = min(all.count, start + Self.pageSize)
+        let page = start < end ? Array(all[start..<end]) : []
+        return ContactPage(
+            contacts: page.map { contact in
+                ContactDraft(
+                    phone: contact.phone.e164, firstName: contact.firstName,
+                    lastName: contact.lastName, email: contact.email,
+                    birthday: contact.birthday?.description, civility: contact.civility,
+                    fields: contact.fields, providerID: contact.phone.e164)
+            },
+            next: end < all.count ? String(end) : nil)
+    }
+
+    /// Removes `phone` from `list` behind the engine's back (a contact deleted by hand at
+    /// the provider).
+    public func removeByHand(_ phone: String, from list: String) async {
+        await storage.removeByHand(phone, from: list)
+    }
+
     private func perform(
         _ operation: ContactOperation, _ batch: [Contact], list: String,
         context: ProviderContext
     ) async throws -> [ContactResult] {
+        // A dry run changes nothing and is not a batch received.
+        if context.isDryRun { return batch.map { _ in .added() } }
         let (received, hook) = await storage.receive(
             operation: operation, list: list, phones: batch.map(\.phone.e164),
             attempt: context.request.attempt)
@@ -212,6 +256,10 @@ extension InMemoryProvider {
             await withCheckedContinuation { waiters.append((count, $0)) }
         }
 
+        func removeByHand(_ phone: String, from list: String) {
+            lists[list]?[phone] = nil
+        }
+
         func contacts(in list: String) -> [Contact] {
             (lists[list] ?? [:]).values.sorted { $0.phone.e164 < $1.phone.e164 }
         }
@@ -260,8 +308,20 @@ extension InMemoryProvider {
                 settings.transientFailures[phone] = (times - 1, error)
                 return .failed(error)
             }
-            if !keepsHistory { return operation == .delete ? .deleted() : .added(id: phone) }
+            if !keepsHistory {
+                switch operation {
+                case .delete: return .deleted()
+                case .update: return .updated(id: phone)
+                default: return .added(id: phone)
+                }
+            }
             switch operation {
+            case .update:
+                guard lists[list]?[phone] != nil else {
+                    return .skipped(ContactError(.notInList, "\(phone) is not in \(list)"))
+                }
+                lists[list, default: [:]][phone] = contact
+                return .updated(id: phone)
             case .delete:
                 guard lists[list]?.removeValue(forKey: phone) != nil else {
                     return .skipped(ContactError(.notInList, "\(phone) is not in \(list)"))

@@ -1,5 +1,6 @@
 import Contactor
 import ContactorStore
+import ContactorTesting
 import Foundation
 import GRDB
 import Testing
@@ -360,4 +361,47 @@ func productsDirectory() -> URL {
         }
     #endif
     return Bundle.main.bundleURL
+}
+
+@Suite struct SQLiteLedgerConformanceTests {
+    @Test(arguments: LedgerConformance.Check.allCases)
+    func theSQLiteLedgerConforms(_ check: LedgerConformance.Check) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("state/ledger.sqlite")
+        try await LedgerConformance.run(check) { try SQLiteLedger(path: path) }
+    }
+
+    @Test func aSecondProcessIsRefusedAndALockDiesWithItsHolder() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("ledger.sqlite")
+        let scope = LedgerScope(provider: "p", account: "a", list: "l")
+        let ledger = try SQLiteLedger(path: path)
+        let lease = try await ledger.acquire(for: scope, holder: "pid 1")
+        // Another open of the same file, as another process would.
+        let other = try SQLiteLedger(path: path)
+        await #expect(throws: ContactorError.self) {
+            _ = try await other.acquire(for: scope, holder: "pid 2")
+        }
+        await lease.release()
+        let second = try await other.acquire(for: scope, holder: "pid 2")
+        await second.release()
+    }
+
+    @Test func entriesSurviveReopening() async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("ledger.sqlite")
+        let scope = LedgerScope(provider: "p", account: "a", list: "l")
+        try await SQLiteLedger(path: path).record(
+            [LedgerEntry(phone: "+33612345678", fingerprint: "f", providerID: "7", origin: .added)],
+            in: scope)
+        let read = try await SQLiteLedger(path: path).entries(for: ["+33612345678"], in: scope)
+        #expect(read["+33612345678"]?.providerID == "7")
+    }
+
+    @Test func aJournalFileIsNotTakenForALedger() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("run.sqlite")
+        _ = try SQLiteJournal(path: path)
+        #expect(throws: JournalError.self) { _ = try SQLiteLedger(path: path) }
+    }
 }

@@ -189,9 +189,9 @@ public struct ContactorClient: Sendable {
                 transport: configuration.transport, credentials: Credentials([:]),
                 endpoint: URL(string: "about:blank")!, logger: logger),
             preparer: preparer(for: resolved, operation: .add, options: options),
-            batchSize: 1, concurrency: 1, workers: configuration.preparationConcurrency,
+            batchSizes: [.add: 1], concurrency: 1, workers: configuration.preparationConcurrency,
             retry: configuration.retry, clock: configuration.clock, logger: logger,
-            detectsDuplicates: options.detectsDuplicates, journal: nil, replay: nil,
+            detectsDuplicates: options.detectsDuplicates, journal: nil, ledger: nil, replay: nil,
             state: RunState())
         var plain = options
         plain.runInfo = nil
@@ -322,8 +322,9 @@ public struct ContactorClient: Sendable {
     }
 
     /// Everything that can refuse a run, checked once, and the engine that will run it.
-    private func makeEngine(
-        operation: ContactOperation, provider name: String, list: String, options: RunOptions
+    func makeEngine(
+        operation: ContactOperation, provider name: String, list: String, options: RunOptions,
+        ledger: LedgerRequest? = nil
     ) throws(ContactorError) -> Engine {
         let provider = try configuration.providers.resolve(name)
         let descriptor = provider.descriptor
@@ -357,45 +358,82 @@ public struct ContactorClient: Sendable {
             options: options.providerOptions, logger: logger, payloadHook: options.payloadHook,
             isDryRun: options.mode == .dryRun)
         let journal = options.mode == .send ? configuration.journal : nil
+        let ledger =
+            ledger
+            ?? options.ledger.map {
+                LedgerRequest(ledger: $0, routes: false, deletesMissing: false, maxDeletes: nil)
+            }
         return Engine(
             provider: provider, operation: operation, list: list,
             mode: options.mode == .dryRun ? .dryRun : .send, context: context,
             preparer: preparer(for: provider, operation: operation, options: options),
-            batchSize: min(descriptor.batchSize(for: operation), max(1, options.batchSize ?? .max)),
+            batchSizes: Dictionary(
+                uniqueKeysWithValues: Set([operation, .add, .update, .delete]).filter {
+                    $0 == operation || ledger?.routes == true && descriptor.supports($0)
+                }.map {
+                    ($0, min(descriptor.batchSize(for: $0), max(1, options.batchSize ?? .max)))
+                }),
             concurrency: max(1, options.concurrency ?? configuration.concurrency),
             workers: configuration.preparationConcurrency, retry: configuration.retry,
             clock: configuration.clock, logger: logger,
-            detectsDuplicates: options.detectsDuplicates,
-            journal: options.runInfo == nil ? nil : journal, replay: nil, state: RunState())
+            detectsDuplicates: options.detectsDuplicates || ledger?.routes == true,
+            journal: options.runInfo == nil ? nil : journal,
+            ledger: ledger.map {
+                LedgerUse(
+                    ledger: $0.ledger,
+                    scope: LedgerScope(
+                        provider: descriptor.name, account: credentials.account, list: list),
+                    routes: $0.routes, deletesMissing: $0.deletesMissing,
+                    maxDeletes: $0.maxDeletes)
+            }, replay: nil, state: RunState())
     }
 
-    private typealias Body =
+    typealias Body =
         @Sendable (Engine, ([RecordOutcome]) async throws -> Void) async throws -> Void
 
-    private func start(
-        _ engine: Engine, options: RunOptions, body: @escaping Body
+    /// Starts `engine`: the journal plan, the ledger's lease (taken here unless the caller
+    /// took it), and the producer of the run's outcomes.
+    func start(
+        _ engine: Engine, options: RunOptions, lease: (any StoreLease)? = nil,
+        body: @escaping Body
     ) async throws(ContactorError) -> ImportRun {
         var engine = engine
-        let plan = try await journalPlan(for: engine, options: options)
+        var lease = lease
+        if lease == nil, let use = engine.ledger, engine.mode == .send {
+            do {
+                lease = try await acquire(use.ledger, scope: use.scope)
+            } catch {
+                throw Engine.ledgerError(error)
+            }
+        }
+        let plan: JournalPlan
+        do {
+            plan = try await journalPlan(for: engine, options: options)
+        } catch {
+            await lease?.release()
+            throw error
+        }
         if case .resume(let journal, let id) = plan {
             let finished: IndexSet
             do {
                 finished = try await journal.finishedLines(run: id)
             } catch {
+                await lease?.release()
                 throw Self.journalError(error)
             }
             engine.replay = ReplayWindow(journal: journal, run: id, finished: finished)
             engine.logger.info("resuming journal run \(id): \(finished.count) lines already done")
         }
-        let producer: ImportRun.Producer = { [engine] channel in
+        let producer: ImportRun.Producer = { [engine, lease] channel in
             await Self.produce(engine: engine, plan: plan, channel: channel, body: body)
+            await lease?.release()
         }
         return ImportRun(
             provider: engine.provider?.descriptor.name ?? "", operation: engine.operation,
             list: engine.list, state: engine.state, producer: producer)
     }
 
-    private enum JournalPlan: Sendable {
+    enum JournalPlan: Sendable {
         case none
         case start(any RunJournal, RunInfo)
         case resume(any RunJournal, Int64)

@@ -43,6 +43,9 @@ enum RunMode: Sendable, Hashable {
     case dryRun
     /// Nothing: the outcome is `valid` (`contactor validate`).
     case validate
+    /// Route as a send would (the ledger's add, update or nothing), send nothing: each
+    /// contact that would be sent ends `valid` with its operation (a sync's plan).
+    case plan
 }
 
 /// Time for the engine: how long since a point, and waiting.
@@ -61,6 +64,20 @@ struct EngineClock: Sendable {
     }
 }
 
+/// How a run uses a ledger: which one, for which list, and whether it routes by it.
+struct LedgerUse: Sendable {
+    var ledger: any Ledger
+    var scope: LedgerScope
+    /// Whether the run is a sync: each contact's operation comes from the ledger (add the
+    /// new, update the changed, nothing for the unchanged).
+    var routes: Bool
+    /// Whether a sync deletes what the ledger says Contactor added and the input no longer
+    /// holds.
+    var deletesMissing: Bool
+    /// The most deletions a sync may send; more are never sent.
+    var maxDeletes: Int?
+}
+
 /// The pipeline engine: reads the input, prepares records on every core, batches the
 /// contacts that passed, sends up to `concurrency` batches at once, retries, journals each
 /// batch's outcomes as soon as they are known, and emits every outcome in input order.
@@ -70,13 +87,15 @@ struct EngineClock: Sendable {
 struct Engine: Sendable {
     /// The provider, except for `validate` without one.
     var provider: (any ContactProvider)?
+    /// The operation of every contact, except in a sync (where the ledger decides).
     var operation: ContactOperation
     var list: String
     var mode: RunMode
     /// The context of the run; each attempt gets a copy with its own attempt number.
     var context: ProviderContext
     var preparer: RecordPreparer
-    var batchSize: Int
+    /// The batch size per operation (the provider's, or the smaller one asked for).
+    var batchSizes: [ContactOperation: Int]
     var concurrency: Int
     /// How many chunks of records are prepared at once (one per core by default).
     var workers: Int
@@ -87,6 +106,8 @@ struct Engine: Sendable {
     var detectsDuplicates: Bool
     /// The journal and the run it records, when the run is journalled.
     var journal: (any RunJournal)?
+    /// The ledger the run reads and keeps up to date, if any.
+    var ledger: LedgerUse?
     /// The outcomes recorded by the run being resumed; those lines are not sent again.
     var replay: ReplayWindow?
     var state: RunState
@@ -99,10 +120,18 @@ struct Engine: Sendable {
     /// Records per preparation task.
     static let chunkSize = 256
 
+    /// The largest batch of any operation.
+    var batchSize: Int { batchSizes.values.max() ?? 1 }
+
+    func batchSize(for operation: ContactOperation) -> Int {
+        max(1, batchSizes[operation] ?? 1)
+    }
+
     /// The most records read and not yet emitted: the batches in flight and one more
-    /// filling, and the chunks being prepared and one more being read.
+    /// filling per operation, and the chunks being prepared and one more being read.
     var window: Int {
-        (concurrency + 2) * batchSize + (workers + 1) * Self.chunkSize
+        (concurrency + 2 * max(1, batchSizes.count)) * batchSize
+            + (workers + 1) * Self.chunkSize
     }
 
     private var providerName: String { provider?.descriptor.name ?? "" }
@@ -113,10 +142,16 @@ struct Engine: Sendable {
         var sequence: Int
         var line: Int?
         var contact: Contact
+        var operation: ContactOperation
+        /// What the ledger held for the phone before this run sent anything.
+        var known: LedgerEntry?
+        /// The fingerprint of the fields the contact sends, when a ledger is in use.
+        var fingerprint: String?
     }
 
     private enum Prepared: Sendable {
-        case preparation(RecordPreparer.Preparation)
+        case refused(phone: String?, result: ContactResult)
+        case ready(Contact, fingerprint: String?, known: LedgerEntry?)
         case replayed(JournalEntry)
     }
 
@@ -128,6 +163,9 @@ struct Engine: Sendable {
     private struct Delivery: Sendable {
         var items: [Item]
         var results: [ContactResult]
+        /// The operation each contact ended with (an update answered "not in the list"
+        /// is added instead).
+        var operations: [ContactOperation]
         var requests: [SentRequest]
         var journaled: Bool
     }
@@ -154,8 +192,13 @@ struct Engine: Sendable {
         var preparedChunks: [Int: (first: Int, lines: [Int?], items: [Prepared])] = [:]
         var preparing = 0
         var sending = 0
-        var pending: [Item] = []
+        var pending: [ContactOperation: [Item]] = [:]
         var batches: [[Item]] = []
+        // The deletions of a sync, read from the ledger once the input is done.
+        let deletes = ledger.map { $0.routes && $0.deletesMissing } ?? false
+        var deletionsDone = !deletes
+        var deletionCursor: String?
+        var deletionCount = 0
         let window = self.window
         let flushThreshold = min(window / 4, 512)
 
@@ -173,6 +216,13 @@ struct Engine: Sendable {
                 try await emit(ready.map(\.outcome))
             }
 
+            func enqueue(_ item: Item) {
+                pending[item.operation, default: []].append(item)
+                if pending[item.operation, default: []].count >= batchSize(for: item.operation) {
+                    batches.append(pending.removeValue(forKey: item.operation) ?? [])
+                }
+            }
+
             func route(first: Int, lines: [Int?], items: [Prepared]) {
                 for (offset, prepared) in items.enumerated() {
                     let sequence = first + offset
@@ -186,10 +236,10 @@ struct Engine: Sendable {
                             _ = phones.firstLine(of: phone, at: line)
                         }
                         outcomes.set(sequence, RecordOutcome(replaying: entry))
-                    case .preparation(.refused(let phone, let result)):
+                    case .refused(let phone, let result):
                         outcomes.set(
                             sequence, RecordOutcome(line: line, phone: phone, result: result))
-                    case .preparation(.ready(let contact)):
+                    case .ready(let contact, let fingerprint, let known):
                         let phone = contact.phone.e164
                         if detectsDuplicates, let line,
                             let earlier = phones.firstLine(of: phone, at: line)
@@ -200,20 +250,46 @@ struct Engine: Sendable {
                                     line: line, phone: phone,
                                     result: .skipped(Self.duplicate(phone, of: earlier)),
                                     duplicateOf: earlier))
-                        } else if mode == .validate {
+                            continue
+                        }
+                        if mode == .validate {
                             outcomes.set(
                                 sequence, RecordOutcome(line: line, phone: phone, result: .valid))
-                        } else if let stop = state.stopReason {
+                            continue
+                        }
+                        if let stop = state.stopReason {
                             outcomes.set(
                                 sequence,
                                 RecordOutcome(line: line, phone: phone, result: .failed(stop)))
-                        } else {
-                            pending.append(Item(sequence: sequence, line: line, contact: contact))
-                            if pending.count >= batchSize {
-                                batches.append(pending)
-                                pending = []
+                            continue
+                        }
+                        var operation = self.operation
+                        if ledger?.routes == true {
+                            switch syncAction(known: known, fingerprint: fingerprint) {
+                            case .unchanged:
+                                outcomes.set(
+                                    sequence,
+                                    RecordOutcome(
+                                        line: line, phone: phone,
+                                        result: .skipped(
+                                            Self.unchanged(phone), id: known?.providerID)))
+                                continue
+                            case .cannotUpdate(let error):
+                                outcomes.set(
+                                    sequence,
+                                    RecordOutcome(
+                                        line: line, phone: phone, result: .rejected(error)))
+                                continue
+                            case .send(let chosen):
+                                operation = chosen
                             }
                         }
+                        var contact = contact
+                        if contact.providerID == nil { contact.providerID = known?.providerID }
+                        enqueue(
+                            Item(
+                                sequence: sequence, line: line, contact: contact,
+                                operation: operation, known: known, fingerprint: fingerprint))
                     }
                 }
             }
@@ -240,18 +316,75 @@ struct Engine: Sendable {
                     preparedChunks[chunk] = (first, lines, items)
                 case .delivered(let delivery):
                     sending -= 1
-                    let operation: ContactOperation? = mode == .validate ? nil : self.operation
-                    for (index, (item, result)) in zip(delivery.items, delivery.results)
-                        .enumerated()
-                    {
+                    for (index, item) in delivery.items.enumerated() {
                         outcomes.set(
                             item.sequence,
                             RecordOutcome(
-                                line: item.line, phone: item.contact.phone.e164, result: result,
-                                operation: operation,
+                                line: item.line, phone: item.contact.phone.e164,
+                                result: delivery.results[index],
+                                operation: mode == .validate ? nil : delivery.operations[index],
                                 requests: index == 0 ? delivery.requests : []),
                             journaled: delivery.journaled)
                     }
+                }
+            }
+
+            /// Reads one page of the ledger's additions and queues the deletion of those the
+            /// input did not hold.
+            func readDeletions() async throws {
+                guard let ledger else { return }
+                let page: [LedgerEntry]
+                do {
+                    page = try await ledger.ledger.entries(
+                        in: ledger.scope, origin: .added, after: deletionCursor,
+                        limit: Self.chunkSize)
+                } catch {
+                    throw Self.ledgerError(error)
+                }
+                guard let last = page.last else {
+                    deletionsDone = true
+                    return
+                }
+                deletionCursor = last.phone
+                for entry in page where !phones.contains(entry.phone) {
+                    let sequence = nextSequence
+                    nextSequence += 1
+                    deletionCount += 1
+                    guard let number = try? PhoneNumber(parsing: entry.phone) else {
+                        outcomes.set(
+                            sequence,
+                            RecordOutcome(
+                                line: nil, phone: entry.phone,
+                                result: .failed(
+                                    ContactError(
+                                        .invalidPhone,
+                                        "the ledger's \(entry.phone) is no longer a valid number",
+                                        provider: providerName, operation: .delete))))
+                        continue
+                    }
+                    if let limit = ledger.maxDeletes, deletionCount > limit {
+                        outcomes.set(
+                            sequence,
+                            RecordOutcome(
+                                line: nil, phone: entry.phone,
+                                result: .failed(
+                                    ContactError(
+                                        .providerError,
+                                        "not deleted: more than the \(limit) deletions allowed",
+                                        provider: providerName, operation: .delete))))
+                        continue
+                    }
+                    if let stop = state.stopReason {
+                        outcomes.set(
+                            sequence,
+                            RecordOutcome(line: nil, phone: entry.phone, result: .failed(stop)))
+                        continue
+                    }
+                    enqueue(
+                        Item(
+                            sequence: sequence, line: nil,
+                            contact: Contact(phone: number, providerID: entry.providerID),
+                            operation: .delete, known: entry, fingerprint: nil))
                 }
             }
 
@@ -285,19 +418,10 @@ struct Engine: Sendable {
                     nextChunk += 1
                     nextSequence += work.count
                     preparing += 1
-                    let preparer = self.preparer
                     group.addTask { [lines, work] in
-                        var items: [Prepared] = []
-                        items.reserveCapacity(work.count)
-                        for piece in work {
-                            switch piece {
-                            case .replayed(let entry): items.append(.replayed(entry))
-                            case .record(let source):
-                                items.append(
-                                    .preparation(await Self.prepare(source, with: preparer)))
-                            }
-                        }
-                        return .prepared(chunk: chunk, first: first, lines: lines, items: items)
+                        .prepared(
+                            chunk: chunk, first: first, lines: lines,
+                            items: try await prepare(work))
                     }
                 }
 
@@ -306,10 +430,20 @@ struct Engine: Sendable {
                     route(first: prepared.first, lines: prepared.lines, items: prepared.items)
                     nextChunkToRoute += 1
                 }
-                let allRouted = exhausted && preparing == 0 && nextChunkToRoute == nextChunk
-                if allRouted, !pending.isEmpty {
-                    batches.append(pending)
-                    pending = []
+                let recordsRouted = exhausted && preparing == 0 && nextChunkToRoute == nextChunk
+                // Then a sync's deletions, read from the ledger a page at a time.
+                while recordsRouted, !deletionsDone,
+                    nextSequence - outcomes.base + Self.chunkSize <= window
+                {
+                    try await readDeletions()
+                }
+                let allRouted = recordsRouted && deletionsDone
+                if allRouted {
+                    for operation in pending.keys.sorted(by: { $0.rawValue < $1.rawValue }) {
+                        if let items = pending.removeValue(forKey: operation), !items.isEmpty {
+                            batches.append(items)
+                        }
+                    }
                 }
 
                 // Send what is ready.
@@ -317,10 +451,11 @@ struct Engine: Sendable {
                     submit(batches.removeFirst())
                 }
                 let windowFull = nextSequence - outcomes.base + Self.chunkSize > window
-                if windowFull, preparing == 0, sending == 0, batches.isEmpty, !pending.isEmpty {
-                    // Nothing else can move: send the part-filled batch.
-                    submit(pending)
-                    pending = []
+                if windowFull, preparing == 0, sending == 0, batches.isEmpty,
+                    let operation = pending.first(where: { !$0.value.isEmpty })?.key
+                {
+                    // Nothing else can move: send a part-filled batch.
+                    submit(pending.removeValue(forKey: operation) ?? [])
                 }
 
                 if outcomes.count >= flushThreshold { try await flush() }
@@ -328,13 +463,58 @@ struct Engine: Sendable {
                     try await flush()
                     break
                 }
-                if preparing == 0, sending == 0, !windowFull, !exhausted { continue }
+                if preparing == 0, sending == 0, !windowFull, !(recordsRouted && deletionsDone) {
+                    continue
+                }
 
                 // Wait for something to finish; what is ready goes out first.
                 if outcomes.hasReady { try await flush() }
                 guard let completion = try await group.next() else { continue }
                 complete(completion)
             }
+        }
+    }
+
+    // MARK: Preparing one chunk
+
+    /// Prepares a chunk of records; with a ledger, also their fingerprints and what the
+    /// ledger holds for their phones (one look-up for the chunk).
+    private func prepare(_ work: [Work]) async throws -> [Prepared] {
+        var items: [Prepared] = []
+        items.reserveCapacity(work.count)
+        for piece in work {
+            switch piece {
+            case .replayed(let entry): items.append(.replayed(entry))
+            case .record(let source):
+                switch await Self.prepare(source, with: preparer) {
+                case .refused(let phone, let result):
+                    items.append(.refused(phone: phone, result: result))
+                case .ready(let contact):
+                    let fingerprint = (ledger != nil ? provider?.descriptor : nil).map {
+                        contact.fingerprint(sentBy: $0)
+                    }
+                    items.append(.ready(contact, fingerprint: fingerprint, known: nil))
+                }
+            }
+        }
+        guard let ledger, mode != .validate else { return items }
+        var phones: [String] = []
+        for item in items {
+            if case .ready(let contact, _, _) = item { phones.append(contact.phone.e164) }
+        }
+        guard !phones.isEmpty else { return items }
+        let known: [String: LedgerEntry]
+        do {
+            known = try await ledger.ledger.entries(for: phones, in: ledger.scope)
+        } catch {
+            throw Self.ledgerError(error)
+        }
+        guard !known.isEmpty else { return items }
+        return items.map { item in
+            guard case .ready(let contact, let fingerprint, _) = item,
+                let entry = known[contact.phone.e164]
+            else { return item }
+            return .ready(contact, fingerprint: fingerprint, known: entry)
         }
     }
 
@@ -348,10 +528,37 @@ struct Engine: Sendable {
         }
     }
 
+    private enum SyncAction {
+        case send(ContactOperation)
+        case unchanged
+        case cannotUpdate(ContactError)
+    }
+
+    /// What a sync does with a contact: add what the ledger does not hold (or holds as an
+    /// add whose answer never came), nothing for what it holds with the same fields, an
+    /// update for what changed.
+    private func syncAction(known: LedgerEntry?, fingerprint: String?) -> SyncAction {
+        guard let known, !known.isPending else { return .send(.add) }
+        if known.fingerprint == fingerprint { return .unchanged }
+        guard provider?.descriptor.supports(.update) == true else {
+            return .cannotUpdate(
+                ContactError(
+                    .unsupportedOperation,
+                    "\(providerName) cannot update a contact, so the changed fields were not sent",
+                    provider: providerName, operation: .update))
+        }
+        return .send(.update)
+    }
+
     private static func duplicate(_ phone: String, of line: Int) -> ContactError {
         ContactError(
             .alreadyInList,
             "\(phone) appears earlier in the input, at line \(line); it is sent once, from there")
+    }
+
+    private static func unchanged(_ phone: String) -> ContactError {
+        ContactError(
+            .alreadyInList, "\(phone) is unchanged since it was last sent: nothing to send")
     }
 
     private static func record(
@@ -367,26 +574,50 @@ struct Engine: Sendable {
         }
     }
 
+    static func ledgerError(_ error: any Error) -> ContactorError {
+        if let error = error as? ContactorError { return error }
+        return ContactorError(.ledgerFailed, "the ledger failed: \(error)")
+    }
+
     // MARK: Sending one batch
 
-    /// Sends `items` (a dry run only records their requests), journals their outcomes and
-    /// returns them.
+    /// Sends `items` (a dry run only records their requests), journals and records in the
+    /// ledger their outcomes, and returns them.
     private func deliver(_ items: [Item]) async throws -> Delivery {
+        let operation = items.first?.operation ?? self.operation
         let contacts = items.map(\.contact)
-        let results: [ContactResult]
+        var results: [ContactResult]
+        var operations = items.map(\.operation)
         var requests: [SentRequest] = []
         switch mode {
-        case .validate:
+        case .validate, .plan:
             results = contacts.map { _ in .valid }
         case .dryRun:
             let log = RequestLog()
             var context = self.context
             context.pipeline = RequestPipeline(transport: DryRunTransport(log: log))
-            _ = try? await send(contacts, context: context)
+            _ = try? await send(contacts, operation, context: context)
             results = contacts.map { _ in .valid }
             requests = log.requests.map { Redaction.redact($0, redactor: context.request.redactor) }
         case .send:
-            results = await deliver(contacts)
+            if operation == .add { try await writeAhead(items) }
+            results = await deliver(contacts, operation)
+            if operation == .update, ledger?.routes == true {
+                // The ledger disagrees with the provider (the contact was deleted there by
+                // hand): add it again, so the list holds what the input says.
+                let gone = results.indices.filter {
+                    results[$0].status == .skipped && results[$0].error?.code == .notInList
+                }
+                if !gone.isEmpty {
+                    try await writeAhead(gone.map { items[$0] })
+                    let added = await deliver(gone.map { contacts[$0] }, .add)
+                    for (index, result) in zip(gone, added) {
+                        results[index] = result
+                        operations[index] = .add
+                    }
+                }
+            }
+            try await recordInLedger(items, results: results, operations: operations)
         }
         var journaled = false
         if mode == .send, let journal, let runID = state.runID {
@@ -398,12 +629,76 @@ struct Engine: Sendable {
             if !entries.isEmpty { try await Self.record(entries, in: journal, run: runID) }
             journaled = true
         }
-        return Delivery(items: items, results: results, requests: requests, journaled: journaled)
+        return Delivery(
+            items: items, results: results, operations: operations, requests: requests,
+            journaled: journaled)
     }
 
-    /// Sends `contacts` and returns one result each, retrying transient failures and
-    /// splitting a batch the provider refused as a whole.
-    func deliver(_ contacts: [Contact]) async -> [ContactResult] {
+    /// Before an add is sent, notes in the ledger that it may have been made, so that a run
+    /// killed before the answer still counts it as Contactor's.
+    private func writeAhead(_ items: [Item]) async throws {
+        guard let ledger else { return }
+        let entries = items.filter { $0.known == nil }.map { item in
+            LedgerEntry(
+                phone: item.contact.phone.e164, fingerprint: "", origin: .added, isPending: true)
+        }
+        guard !entries.isEmpty else { return }
+        do {
+            try await ledger.ledger.record(entries, in: ledger.scope)
+        } catch {
+            throw Self.ledgerError(error)
+        }
+    }
+
+    /// Records each confirmed outcome in the ledger: what was added or found, with the
+    /// fields sent and the provider's id; what was deleted, or is not there, is forgotten.
+    private func recordInLedger(
+        _ items: [Item], results: [ContactResult], operations: [ContactOperation]
+    ) async throws {
+        guard let ledger else { return }
+        var written: [LedgerEntry] = []
+        var removed: [String] = []
+        for (index, item) in items.enumerated() {
+            let result = results[index]
+            let phone = item.contact.phone.e164
+            let id = result.id ?? item.contact.providerID ?? item.known?.providerID
+            let fingerprint = item.fingerprint ?? ""
+            switch (operations[index], result.status) {
+            case (.add, .added), (.update, .added):
+                written.append(
+                    LedgerEntry(
+                        phone: phone, fingerprint: fingerprint, providerID: id, origin: .added))
+            case (.add, .updated), (.add, .skipped):
+                // Already there: Contactor's only if an earlier run of its own added it (or
+                // may have: an add whose answer never came).
+                written.append(
+                    LedgerEntry(
+                        phone: phone, fingerprint: fingerprint, providerID: id,
+                        origin: item.known?.origin == .added ? .added : .found))
+            case (.update, .updated):
+                written.append(
+                    LedgerEntry(
+                        phone: phone, fingerprint: fingerprint, providerID: id,
+                        origin: item.known?.origin ?? .added))
+            case (.add, .rejected):
+                if item.known == nil || item.known?.isPending == true { removed.append(phone) }
+            case (.delete, .deleted), (.delete, .skipped):
+                removed.append(phone)
+            default:
+                break
+            }
+        }
+        do {
+            if !written.isEmpty { try await ledger.ledger.record(written, in: ledger.scope) }
+            if !removed.isEmpty { try await ledger.ledger.remove(removed, in: ledger.scope) }
+        } catch {
+            throw Self.ledgerError(error)
+        }
+    }
+
+    /// Sends `contacts` with `operation` and returns one result each, retrying transient
+    /// failures and splitting a batch the provider refused as a whole.
+    func deliver(_ contacts: [Contact], _ operation: ContactOperation) async -> [ContactResult] {
         var results = [ContactResult?](repeating: nil, count: contacts.count)
         var todo = Array(contacts.indices)
         var attempt = 1
@@ -439,21 +734,22 @@ struct Engine: Sendable {
                 break
             }
             if Task.isCancelled {
-                fill(todo, .failed(cancelled))
+                fill(todo, .failed(cancelled(operation)))
                 break
             }
             let batch = todo.map { contacts[$0] }
             var context = self.context
             context.request.attempt = attempt
+            context.request.operation = operation
             let answer: [ContactResult]
             do {
-                answer = try await send(batch, context: context).map(redacted)
+                answer = try await send(batch, operation, context: context).map(redacted)
             } catch {
                 if Task.isCancelled || error is CancellationError {
-                    fill(todo, .failed(cancelled))
+                    fill(todo, .failed(cancelled(operation)))
                     break
                 }
-                let error = classify(error)
+                let error = classify(error, operation)
                 if Self.stopCodes.contains(error.code) {
                     logger.error("stopping the run: \(error)")
                     state.stop(with: error)
@@ -469,8 +765,8 @@ struct Engine: Sendable {
                 if todo.count > 1 {
                     logger.debug("batch of \(batch.count) refused (\(error)); splitting it")
                     let middle = batch.count / 2
-                    let left = await deliver(Array(batch[..<middle]))
-                    let right = await deliver(Array(batch[middle...]))
+                    let left = await deliver(Array(batch[..<middle]), operation)
+                    let right = await deliver(Array(batch[middle...]), operation)
                     for (index, result) in zip(todo, left + right) { results[index] = result }
                 } else {
                     fill(todo, .rejected(error))
@@ -511,8 +807,9 @@ struct Engine: Sendable {
         }
     }
 
-    private func send(_ batch: [Contact], context: ProviderContext) async throws -> [ContactResult]
-    {
+    private func send(
+        _ batch: [Contact], _ operation: ContactOperation, context: ProviderContext
+    ) async throws -> [ContactResult] {
         guard let provider else { return batch.map { _ in .valid } }
         switch operation {
         case .add: return try await provider.add(batch, to: list, context: context)
@@ -522,7 +819,7 @@ struct Engine: Sendable {
         }
     }
 
-    private var cancelled: ContactError {
+    private func cancelled(_ operation: ContactOperation) -> ContactError {
         ContactError(
             .transportError, "the run was cancelled", provider: providerName, operation: operation)
     }
@@ -537,7 +834,7 @@ struct Engine: Sendable {
 
     /// The error a provider threw, as a ``ContactError`` attributed to the provider, its
     /// secrets masked.
-    private func classify(_ error: any Error) -> ContactError {
+    private func classify(_ error: any Error, _ operation: ContactOperation) -> ContactError {
         let redactor = context.request.redactor
         if let error = error as? ContactError {
             return error.attributed(to: providerName, operation: operation).redacted(by: redactor)

@@ -40,6 +40,20 @@ struct PhoneIndex {
         return nil
     }
 
+    /// Whether `e164` has been met.
+    func contains(_ e164: String) -> Bool {
+        guard let number = Self.number(e164) else { return false }
+        guard let block = blocks[number >> 16] else { return false }
+        let low = UInt16(truncatingIfNeeded: number)
+        var lower = 0
+        var upper = block.lows.count
+        while lower < upper {
+            let middle = (lower + upper) / 2
+            if block.lows[middle] < low { lower = middle + 1 } else { upper = middle }
+        }
+        return lower < block.lows.count && block.lows[lower] == low
+    }
+
     /// The digits of an E.164 number as an integer (`+33612345678` → 33612345678).
     private static func number(_ e164: String) -> UInt64? {
         var value: UInt64 = 0

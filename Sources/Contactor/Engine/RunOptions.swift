@@ -50,6 +50,10 @@ public struct RunOptions: Sendable {
     /// Told of things worth saying once that are not any one contact's outcome (fields not
     /// sent). Called from any task.
     public var onNotice: (@Sendable (RunNotice) -> Void)?
+    /// A ledger an import, update or delete keeps up to date (what it added, with the
+    /// fields sent; what it deleted is forgotten), so that a later sync knows. A sync takes
+    /// its ledger as an argument instead.
+    public var ledger: (any Ledger)?
     /// What the journal records about the run; without it, nothing is recorded.
     public var runInfo: RunInfo?
     /// Whether to continue the journal's last unfinished run instead of starting anew.
@@ -65,7 +69,7 @@ public struct RunOptions: Sendable {
         batchSize: Int? = nil, concurrency: Int? = nil, rateLimit: RateLimitPolicy? = nil,
         payloadHook: PayloadHook? = nil, credentials: [String: String] = [:],
         logger: Logger? = nil, onNotice: (@Sendable (RunNotice) -> Void)? = nil,
-        runInfo: RunInfo? = nil, resume: Bool = false
+        ledger: (any Ledger)? = nil, runInfo: RunInfo? = nil, resume: Bool = false
     ) {
         self.mode = mode
         self.region = region
@@ -82,6 +86,7 @@ public struct RunOptions: Sendable {
         self.credentials = credentials
         self.logger = logger
         self.onNotice = onNotice
+        self.ledger = ledger
         self.runInfo = runInfo
         self.resume = resume
     }

@@ -208,7 +208,9 @@ public enum Endpoint {
 ///
 /// ## Implementation requirements
 /// - Return exactly one ``ContactResult`` per input contact, in input order.
-/// - Reach the network only through `context.transport`.
+/// - Reach the network only through `context.send` (the client's middlewares and
+///   transport). A provider that keeps state of its own changes nothing when
+///   `context.isDryRun` is set.
 /// - Report per-contact outcomes as results; throw a ``ContactError`` only when the whole
 ///   batch failed for one reason (`auth_failed`, `list_not_found`, `transport_error`,
 ///   `rate_limited`, ...), with `isTransient` set when sending again later may help.
