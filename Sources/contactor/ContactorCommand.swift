@@ -18,8 +18,9 @@ struct ContactorCommand: AsyncParsableCommand {
             """,
         version: ContactorVersion.current,
         subcommands: [
-            AddCommand.self, DeleteCommand.self, ImportCommand.self, ValidateCommand.self,
-            ProvidersCommand.self, PluginsCommand.self, SandboxCommand.self,
+            AddCommand.self, DeleteCommand.self, ImportCommand.self, SyncCommand.self,
+            ValidateCommand.self, ListCommand.self, ProvidersCommand.self, PluginsCommand.self,
+            SandboxCommand.self,
         ]
     )
 

@@ -28,12 +28,13 @@ struct ProvidersCommand: AsyncParsableCommand {
         for provider in runtime.registry.providers {
             let descriptor = provider.descriptor
             let source = runtime.plugins.source(ofProvider: descriptor.name) ?? "built-in"
-            let operations = [ContactOperation.add, .update, .delete].filter(descriptor.supports)
+            let operations = [ContactOperation.add, .update, .delete, .list].filter(
+                descriptor.supports)
             let variables = descriptor.credentialKeys.map {
                 Credentials.environmentVariable(provider: descriptor.name, key: $0)
             }
             switch format {
-            case .json:
+            case .json, .csv:
                 let object: JSONValue = .object([
                     "name": .string(descriptor.name),
                     "source": .string(source),
@@ -52,7 +53,9 @@ struct ProvidersCommand: AsyncParsableCommand {
                 Console.out("\(descriptor.name)  (\(source))")
                 Console.out(
                     "  operations:  "
-                        + operations.map { "\($0) (batch \(descriptor.batchSize(for: $0)))" }
+                        + operations.map {
+                            $0 == .list ? "list" : "\($0) (batch \(descriptor.batchSize(for: $0)))"
+                        }
                         .joined(separator: ", "))
                 Console.out(
                     "  credentials: "

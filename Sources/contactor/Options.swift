@@ -83,8 +83,8 @@ struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Output format: table (default on a terminal) or json (JSON Lines).",
-            valueName: "table|json"))
+            "Output format: table (default on a terminal) or json (JSON Lines); contactor list also takes csv (its default).",
+            valueName: "table|json|csv"))
     var output: OutputFormat?
 
     @Flag(
@@ -92,11 +92,19 @@ struct GlobalOptions: ParsableArguments {
         help: "Log every request (method, path, status, duration) to stderr.")
     var verbose = false
 
-    /// `--output`, or `table` on a terminal and `json` otherwise.
+    /// `--output`, or `table` on a terminal and `json` otherwise. `csv` is `contactor
+    /// list`'s only; elsewhere it is refused by ``validateOutput()``.
     ///
     /// `--output` is parsed with the arguments, so a bad value is a usage error before
     /// anything is sent.
     func outputFormat() -> OutputFormat { output ?? .automatic }
+
+    /// Refuses `--output csv` for the commands that print outcomes.
+    func validateOutput() throws {
+        if output == .csv {
+            throw ValidationError("--output csv is for contactor list; use table or json here")
+        }
+    }
 
     func validateRegion() throws {
         if let region, region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {

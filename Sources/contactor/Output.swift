@@ -5,6 +5,8 @@ import Foundation
 enum OutputFormat: String, CaseIterable, Sendable {
     case table
     case json
+    /// CSV, for `contactor list` only.
+    case csv
 
     /// `table` when stdout is a terminal, `json` otherwise.
     static var automatic: OutputFormat { isatty(STDOUT_FILENO) != 0 ? .table : .json }
@@ -92,7 +94,7 @@ final class OutputWriter {
         counts[row.status, default: 0] += 1
         if row.error?.detail == .regionNeeded { regionNeeded += 1 }
         switch format {
-        case .json:
+        case .json, .csv:
             Console.out(row.jsonText())
         case .table:
             if !tableHeaderPrinted {
@@ -122,12 +124,35 @@ final class OutputWriter {
         }
         guard format == .table else { return }
         let elapsed = (ContinuousClock.now - started).seconds
-        let order = ["added", "updated", "deleted", "skipped", "valid", "rejected", "failed"]
+        let order = [
+            "added", "updated", "deleted", "skipped", "valid", "add", "update", "delete",
+            "unchanged", "rejected", "failed",
+        ]
         let parts = order.compactMap { status in counts[status].map { "\($0) \(status)" } }
         Console.out(
             "\(total) contact\(total == 1 ? "" : "s"): "
                 + (parts.isEmpty ? "nothing done" : parts.joined(separator: ", "))
                 + String(format: " in %.2fs", elapsed))
+    }
+
+    /// Prints a sync plan's line: `{"line", "phone", "action"}`, or a table row.
+    func writePlanLine(line: Int?, phone: String?, action: String) {
+        total += 1
+        counts[action, default: 0] += 1
+        switch format {
+        case .json, .csv:
+            Console.out(
+                OrderedJSON.object([
+                    ("line", line.map { .int(Int64($0)) } ?? .null),
+                    ("phone", phone.map(JSONValue.string) ?? .null), ("action", .string(action)),
+                ]))
+        case .table:
+            if !tableHeaderPrinted {
+                tableHeaderPrinted = true
+                Console.out(Self.tableLine("LINE", "PHONE", "ACTION", "", ""))
+            }
+            Console.out(Self.tableLine(line.map(String.init) ?? "-", phone ?? "-", action, "", ""))
+        }
     }
 
     /// Whether anything was rejected or failed.
@@ -200,5 +225,83 @@ final class ProgressBar {
             text += "\(done) done" + String(format: "  %.0f/s", rate)
         }
         FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+extension OutputWriter {
+    /// Prints one line of a sync's plan (`--dry-run`): the contact and what would be done
+    /// to it; refused records as usual.
+    func writePlan(_ outcome: RecordOutcome) {
+        let action: String
+        switch (outcome.result.status, outcome.operation) {
+        case (.valid, let operation?): action = operation.rawValue
+        case (.skipped, _) where outcome.duplicateOf == nil: action = "unchanged"
+        default:
+            write(
+                OutputRow(
+                    line: outcome.line, phone: outcome.phone,
+                    status: outcome.result.status.rawValue, id: outcome.result.id,
+                    error: outcome.result.error))
+            return
+        }
+        writePlanLine(line: outcome.line, phone: outcome.phone, action: action)
+    }
+}
+
+/// Writes a provider's list as CSV (a header, then one row per contact, re-importable) or
+/// JSON Lines.
+final class ListWriter {
+    private let format: OutputFormat
+    private let columns: [String]
+    private let region: String?
+    private var headerWritten = false
+
+    init(format: OutputFormat, descriptor: ProviderDescriptor, region: String?) {
+        self.format = format
+        self.region = region ?? descriptor.defaultRegion
+        columns =
+            ["phone"] + Contact.standardFieldNames.dropFirst().filter {
+                descriptor.standardFields.contains($0)
+            } + descriptor.customFields
+    }
+
+    func write(_ draft: ContactDraft) {
+        let phone = (try? PhoneNumber(parsing: draft.phone, defaultRegion: region))?.e164 ?? draft.phone
+        let values: [String: String?] = [
+            "phone": phone, "first_name": draft.firstName, "last_name": draft.lastName,
+            "email": draft.email, "birthday": draft.birthday, "civility": draft.civility,
+        ]
+        switch format {
+        case .json:
+            var members: [(String, JSONValue)] = [("phone", .string(phone))]
+            for name in Contact.standardFieldNames.dropFirst() {
+                if let value = values[name] ?? nil { members.append((name, .string(value))) }
+            }
+            members.append(("fields", .object(draft.fields.mapValues(JSONValue.string))))
+            members.append(("id", draft.providerID.map(JSONValue.string) ?? .null))
+            Console.out(OrderedJSON.object(members))
+        default:
+            if !headerWritten {
+                headerWritten = true
+                Console.out(columns.map(Self.csvField).joined(separator: ","))
+            }
+            let row = columns.map { column in
+                (values[column] ?? nil) ?? draft.fields[column] ?? ""
+            }
+            Console.out(row.map(Self.csvField).joined(separator: ","))
+        }
+    }
+
+    func finish() {
+        if format != .json, !headerWritten {
+            Console.out(columns.map(Self.csvField).joined(separator: ","))
+        }
+    }
+
+    /// A CSV field, quoted when it holds a separator, a quote or a line break.
+    static func csvField(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == ";" })
+        else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 }

@@ -256,7 +256,28 @@ extension Runtime {
     // MARK: import
 
     /// Runs `contactor import`; returns the exit status.
-    func importFile(_ path: String, journalPath: String?, resume: Bool) async throws -> Int32 {
+    func importFile(
+        _ path: String, journalPath: String?, resume: Bool, ledgerPath: String?
+    ) async throws -> Int32 {
+        try await sendFile(
+            path, operation: .add, journalPath: journalPath, resume: resume,
+            ledgerPath: ledgerPath)
+    }
+
+    /// Runs `contactor delete FILE`; returns the exit status.
+    func deleteFile(
+        _ path: String, journalPath: String?, resume: Bool, ledgerPath: String?
+    ) async throws -> Int32 {
+        try await sendFile(
+            path, operation: .delete, journalPath: journalPath, resume: resume,
+            ledgerPath: ledgerPath)
+    }
+
+    /// Sends every row of a CSV file with `operation`; returns the exit status.
+    private func sendFile(
+        _ path: String, operation: ContactOperation, journalPath: String?, resume: Bool,
+        ledgerPath: String?
+    ) async throws -> Int32 {
         let provider = try selectedProvider()
         let list = try requireList()
         let reader = try openCSV(path)
@@ -266,7 +287,7 @@ extension Runtime {
             do {
                 journal = try SQLiteJournal(path: journalPath)
                 runInfo = RunInfo(
-                    operation: .add, provider: provider.descriptor.name, list: list,
+                    operation: operation, provider: provider.descriptor.name, list: list,
                     inputPath: path, inputDigest: try InputDigest.sha256(ofFileAt: path))
             } catch {
                 throw CLIError.usage(error.description)
@@ -276,26 +297,45 @@ extension Runtime {
         var options = try await runOptions(for: provider)
         options.runInfo = runInfo
         options.resume = resume && runInfo != nil
+        if !providerOptions.dryRun { options.ledger = try ledgerPath.map(openLedger) }
         let run: ImportRun
         do {
             run = try await client.importRecords(
-                reader.records, operation: .add, provider: provider.descriptor.name, list: list,
-                options: options)
+                reader.records, operation: operation, provider: provider.descriptor.name,
+                list: list, options: options)
         } catch {
             throw refusal(error)
         }
+        return await print(
+            run, what: operation == .delete ? "delete" : "import",
+            estimatedRecords: reader.estimatedRecords, journalled: journalPath != nil)
+    }
+
+    /// Prints every outcome of `run` and the summary; returns the exit status.
+    func print(
+        _ run: ImportRun, what: String, estimatedRecords: Int?, journalled: Bool,
+        plan: Bool = false
+    ) async -> Int32 {
         let writer = outputWriter()
-        let progress = ProgressBar(total: reader.estimatedRecords)
+        let progress = ProgressBar(total: estimatedRecords)
         do {
             for try await outcome in run {
-                emit(outcome, to: writer)
+                if plan {
+                    writer.writePlan(outcome)
+                } else {
+                    emit(outcome, to: writer)
+                }
                 progress.advance()
             }
         } catch {
             progress.clear()
             writer.finish()
-            Console.err("contactor: the import stopped: \(String(describing: error))")
-            if journalPath != nil {
+            if let error = error as? ContactorError, error.code == .busy {
+                Console.err("contactor: \(error.message)")
+                return 2
+            }
+            Console.err("contactor: the \(what) stopped: \(String(describing: error))")
+            if journalled {
                 Console.err(
                     "contactor: every outcome printed above is in the journal; run again with --resume to continue"
                 )
@@ -308,6 +348,98 @@ extension Runtime {
             Console.err("contactor: stopped early, nothing more was sent: \(stop.description)")
         }
         return writer.hasFailures ? 1 : 0
+    }
+
+    // MARK: sync
+
+    /// Runs `contactor sync`; returns the exit status.
+    func syncFile(
+        _ path: String, ledgerPath: String?, refresh: Bool, options sync: SyncOptions
+    ) async throws -> Int32 {
+        let provider = try selectedProvider()
+        let list = try requireList()
+        let reader = try openCSV(path)
+        let client = try await client(for: provider)
+        var sync = sync
+        sync.run = try await runOptions(for: provider)
+        let ledger = try openLedger(ledgerPath ?? defaultLedgerPath())
+        if refresh {
+            do {
+                let counts = try await client.refresh(
+                    ledger, list: list, provider: provider.descriptor.name, options: sync.run)
+                Console.err(
+                    "contactor: refreshed the ledger from \(provider.descriptor.name)'s list: \(counts.found) found there, \(counts.forgotten) no longer there"
+                )
+            } catch let error as ContactorError {
+                throw refusal(error)
+            } catch let error as ContactError {
+                throw CLIError(message: "--refresh: \(error.description)", exitCode: 1)
+            }
+        }
+        let run: ImportRun
+        do {
+            run = try await client.sync(
+                reader.records, provider: provider.descriptor.name, list: list, ledger: ledger,
+                options: sync)
+        } catch let error as ContactorError {
+            if error.code == .tooManyDeletes, let count = error.count {
+                throw CLIError.usage(
+                    "\(error.message): nothing was sent; pass --max-deletes \(count) to allow it")
+            }
+            throw refusal(error)
+        }
+        return await print(
+            run, what: "sync", estimatedRecords: reader.estimatedRecords, journalled: false,
+            plan: providerOptions.dryRun)
+    }
+
+    /// The ledger at `path`.
+    func openLedger(_ path: String) throws -> SQLiteLedger {
+        do {
+            return try SQLiteLedger(path: path)
+        } catch {
+            throw CLIError.usage(error.description)
+        }
+    }
+
+    /// `$CONTACTOR_STATE_DIR/ledger.sqlite`, else `$XDG_STATE_HOME/contactor/ledger.sqlite`,
+    /// else `~/.local/state/contactor/ledger.sqlite`.
+    func defaultLedgerPath() -> String {
+        if let directory = environment["CONTACTOR_STATE_DIR"], !directory.isEmpty {
+            return (directory as NSString).appendingPathComponent("ledger.sqlite")
+        }
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty {
+            return (state as NSString).appendingPathComponent("contactor/ledger.sqlite")
+        }
+        let home = environment["HOME"] ?? NSHomeDirectory()
+        return (home as NSString).appendingPathComponent(".local/state/contactor/ledger.sqlite")
+    }
+
+    // MARK: list
+
+    /// Runs `contactor list`; returns the exit status.
+    func listContacts(format: OutputFormat) async throws -> Int32 {
+        let provider = try selectedProvider()
+        let list = try requireList()
+        let client = try await client(for: provider)
+        let options = try await runOptions(for: provider)
+        let listing: ContactListing
+        do {
+            listing = try client.contacts(
+                in: list, provider: provider.descriptor.name, options: options)
+        } catch {
+            throw refusal(error)
+        }
+        let writer = ListWriter(format: format, descriptor: provider.descriptor, region: options.region)
+        do {
+            for try await draft in listing { writer.write(draft) }
+        } catch {
+            writer.finish()
+            Console.err("contactor: listing stopped: \(String(describing: error))")
+            return 1
+        }
+        writer.finish()
+        return 0
     }
 
     // MARK: validate

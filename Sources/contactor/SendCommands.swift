@@ -37,6 +37,11 @@ struct AddCommand: AsyncParsableCommand {
             valueName: "key=value"))
     var field: [String] = []
 
+    func validate() throws {
+        try global.validateRegion()
+        try global.validateOutput()
+    }
+
     func run() async throws {
         let draft = ContactDraft(
             phone: phone, firstName: firstName, lastName: lastName, email: email,
@@ -48,32 +53,72 @@ struct AddCommand: AsyncParsableCommand {
     }
 }
 
-/// `contactor delete`: deletes one contact.
+/// `contactor delete`: deletes the contacts given by `--phone` (repeatable) or a CSV file.
 struct DeleteCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "delete",
-        abstract: "Delete one contact from a list.",
+        abstract: "Delete contacts from a list: --phone (repeatable) or every row of a CSV file.",
         discussion: """
-            Example:
+            A file is deleted like an import is added: batched to the provider's delete batch
+            size, concurrent, retried, journalled (--journal, --resume), same output.
+            Examples:
               contactor delete --provider smspartner --list 5001 --phone +33612345678
+              contactor delete --provider octopush --list customers --phone 0612345678 --phone 0712345678
+              contactor delete gone.csv --provider octopush --list customers --journal gone.sqlite
             """)
+
+    @Argument(help: ArgumentHelp("A CSV file of the contacts to delete.", valueName: "file.csv"))
+    var file: String?
 
     @OptionGroup var provider: ProviderOptions
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: "The phone number, as typed.")
-    var phone: String
+    @Option(
+        name: .long,
+        help: "A phone number to delete, as typed (repeatable; every one is deleted).")
+    var phone: [String] = []
+
+    @OptionGroup var records: RecordOptions
+    @OptionGroup var sending: SendingOptions
+    @OptionGroup var journaling: JournalOptions
+
+    func validate() throws {
+        switch (file, phone.isEmpty) {
+        case (nil, true):
+            throw ValidationError("give the contacts to delete: --phone N (repeatable) or a CSV file")
+        case (.some, false):
+            throw ValidationError("give either --phone or a CSV file, not both")
+        default: break
+        }
+        if file == nil, journaling.journal != nil {
+            throw ValidationError("--journal records a file's deletion; it has no use with --phone")
+        }
+        try sending.check()
+        try journaling.check()
+        try global.validateRegion()
+        try global.validateOutput()
+    }
 
     func run() async throws {
-        try await SingleOperation(provider: provider, global: global)
-            .run(.delete, drafts: [ContactDraft(phone: phone)], fieldFlags: [])
+        if let file {
+            let flags = records.settings(sending.settings())
+            let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
+                try await $0.deleteFile(
+                    file, journalPath: journaling.journal, resume: journaling.resume,
+                    ledgerPath: journaling.ledger)
+            }
+            throw ExitCode(exitCode)
+        }
+        try await SingleOperation(provider: provider, global: global, ledgerPath: journaling.ledger)
+            .run(.delete, drafts: phone.map { ContactDraft(phone: $0) }, fieldFlags: [])
     }
 }
 
-/// What `add` and `delete` share.
+/// What `add` and `delete --phone` share.
 struct SingleOperation {
     var provider: ProviderOptions
     var global: GlobalOptions
+    var ledgerPath: String? = nil
 
     func run(
         _ operation: ContactOperation, drafts: [ContactDraft], fieldFlags: [String]
@@ -94,7 +139,8 @@ struct SingleOperation {
             let client = try await runtime.client(for: selected)
             // Created before sending, so that the table's elapsed time covers the request.
             let writer = runtime.outputWriter()
-            let options = try await runtime.runOptions(for: selected)
+            var options = try await runtime.runOptions(for: selected)
+            options.ledger = try ledgerPath.map(runtime.openLedger)
             let outcomes: [RecordOutcome]
             do {
                 outcomes =
@@ -137,70 +183,23 @@ struct ImportCommand: AsyncParsableCommand {
 
     @OptionGroup var provider: ProviderOptions
     @OptionGroup var global: GlobalOptions
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "A Lua mapping plugin that turns each row into a contact.", valueName: "file.lua"))
-    var mapping: String?
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp("A validator plugin by name (repeatable).", valueName: "name"))
-    var validator: [String] = []
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Contacts per request (at most the provider's batch size).", valueName: "n"))
-    var batchSize: Int?
-
-    @Option(
-        name: .long, help: ArgumentHelp("Requests in flight at once (default 4).", valueName: "n"))
-    var concurrency: Int?
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp("The most requests per second to the provider.", valueName: "req_per_s"))
-    var rateLimit: Double?
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Record the run in this SQLite journal (created if absent).", valueName: "path"))
-    var journal: String?
-
-    @Flag(
-        name: .long,
-        help:
-            "Continue the journal's last unfinished run, sending only lines without a final outcome."
-    )
-    var resume = false
+    @OptionGroup var records: RecordOptions
+    @OptionGroup var sending: SendingOptions
+    @OptionGroup var journaling: JournalOptions
 
     func validate() throws {
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let concurrency, concurrency < 1 {
-            throw ValidationError("--concurrency must be at least 1")
-        }
-        if let rateLimit, !(rateLimit > 0) {
-            throw ValidationError("--rate-limit must be a positive number of requests per second")
-        }
-        if resume && journal == nil {
-            throw ValidationError(
-                "--resume needs --journal PATH: the journal of the run to continue")
-        }
+        try sending.check()
+        try journaling.check()
         try global.validateRegion()
+        try global.validateOutput()
     }
 
     func run() async throws {
-        var flags = Settings()
-        flags.mapping = mapping
-        flags.validators = validator
-        flags.batchSize = batchSize
-        flags.concurrency = concurrency
-        flags.rateLimit = rateLimit
+        let flags = records.settings(sending.settings())
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
-            try await $0.importFile(file, journalPath: journal, resume: resume)
+            try await $0.importFile(
+                file, journalPath: journaling.journal, resume: journaling.resume,
+                ledgerPath: journaling.ledger)
         }
         throw ExitCode(exitCode)
     }
@@ -234,7 +233,10 @@ struct ValidateCommand: AsyncParsableCommand {
         help: ArgumentHelp("A validator plugin by name (repeatable).", valueName: "name"))
     var validator: [String] = []
 
-    func validate() throws { try global.validateRegion() }
+    func validate() throws {
+        try global.validateRegion()
+        try global.validateOutput()
+    }
 
     func run() async throws {
         var options = ProviderOptions.none
