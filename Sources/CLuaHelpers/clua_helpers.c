@@ -219,10 +219,20 @@ int clh_encode_top(lua_State *co, int n, clh_bytes *out) {
 
 typedef struct clh_reader {
     const char *p, *end;
+    /// Values announced by the counts read so far and not decoded yet. Each takes at least
+    /// one more byte, so a count that does not fit in the bytes left is refused before a
+    /// table is sized for it (else a few bytes of nested counts could claim gigabytes).
+    uint64_t announced;
 } clh_reader;
 
 static void need(lua_State *L, clh_reader *r, size_t n) {
     if ((size_t)(r->end - r->p) < n) luaL_error(L, "bridge: truncated value");
+}
+
+static void announce(lua_State *L, clh_reader *r, uint64_t n) {
+    uint64_t left = (uint64_t)(r->end - r->p);
+    if (n > left || r->announced > left - n) luaL_error(L, "bridge: truncated value");
+    r->announced += n;
 }
 
 static uint64_t read_u64(lua_State *L, clh_reader *r) {
@@ -236,6 +246,7 @@ static uint64_t read_u64(lua_State *L, clh_reader *r) {
 static void decode_value(lua_State *L, clh_reader *r, int depth) {
     luaL_checkstack(L, 3, "bridge: value nesting");
     if (depth > CLH_MAX_DEPTH + 1) luaL_error(L, "bridge: value nesting is too deep");
+    r->announced--;  // this value, announced by its sequence's or its table's count
     need(L, r, 1);
     uint8_t tag = (uint8_t)*r->p++;
     switch (tag) {
@@ -267,6 +278,7 @@ static void decode_value(lua_State *L, clh_reader *r, int depth) {
     }
     case 6: {
         uint64_t n = read_u64(L, r);
+        announce(L, r, n);
         lua_createtable(L, n < 1000000 ? (int)n : 0, 0);
         for (uint64_t i = 0; i < n; i++) {
             decode_value(L, r, depth + 1);
@@ -276,6 +288,8 @@ static void decode_value(lua_State *L, clh_reader *r, int depth) {
     }
     case 7: {
         uint64_t n = read_u64(L, r);
+        if (n > (uint64_t)(r->end - r->p) / 2) luaL_error(L, "bridge: truncated value");
+        announce(L, r, 2 * n);
         lua_createtable(L, 0, n < 1000000 ? (int)n : 0);
         for (uint64_t i = 0; i < n; i++) {
             decode_value(L, r, depth + 1);
@@ -301,6 +315,7 @@ static void decode_value(lua_State *L, clh_reader *r, int depth) {
 static int decode_sequence(lua_State *L, clh_reader *r) {
     uint64_t n = read_u64(L, r);
     if (n > 200) luaL_error(L, "bridge: too many values");
+    announce(L, r, n);
     luaL_checkstack(L, (int)n + 3, "bridge: too many values");
     for (uint64_t i = 0; i < n; i++) decode_value(L, r, 0);
     return (int)n;

@@ -160,6 +160,29 @@ func read(
     }
 }
 
+/// The encoding verdict does not depend on how the bytes arrive (a finding of the fuzzer:
+/// a pipe's first read of one NUL byte said "1 of them", of 64 bytes "64 of them"; one
+/// byte of UTF-16 was no UTF-16 at all).
+@Suite struct CSVEncodingChunkTests {
+    @Test(arguments: [
+        [UInt8](repeating: 0, count: 64),
+        CSVEncodingTests.utf16("phone,name\n1,2\n", bigEndian: false, bom: false),
+        CSVEncodingTests.utf16("phone,name\r\n1,2\r\n", bigEndian: true, bom: false),
+        [0xEF, 0xBB, 0xBF, 0xEF, 0xBB, 0xBF] + Array("phone\n".utf8),
+        [0xFF, 0xFE, 0x00, 0x00, 0x70, 0x00, 0x00, 0x00],
+    ])
+    func theVerdictIsTheSameForEveryChunkSize(_ bytes: [UInt8]) {
+        func error(chunk: Int) -> CSVReadError? {
+            #expect(throws: CSVReadError.self) {
+                try read(bytes, options: CSVReaderOptions(chunkSize: chunk))
+            }
+        }
+        let whole = error(chunk: 1 << 16)
+        #expect(whole?.code == .encoding)
+        for chunk in [1, 2, 3, 5] { #expect(error(chunk: chunk) == whole, "chunk size \(chunk)") }
+    }
+}
+
 /// Inputs that are not UTF-8 text fail at the header with the encoding named (issue 15
 /// #8), and NUL bytes in data rows are problems of their rows.
 @Suite struct CSVEncodingTests {
