@@ -117,6 +117,7 @@ final class CSVRowReader {
         let line = headerRecord.line
         headerLine = line
         header = try Self.validateHeader(headerRecord, path: name, options: options)
+        scanner.names = header
         self.scanner = scanner
         self.chunk = chunk
     }
@@ -267,10 +268,6 @@ final class CSVRowReader {
             return CSVRow(
                 line: line, columns: [], problem: .tooLong(limit: options.maximumRecordBytes))
         }
-        let fields = record.fields
-        var columns: [(name: String, value: String)] = []
-        columns.reserveCapacity(header.count)
-        for (name, value) in zip(header, fields) { columns.append((name, value)) }
         var problem: CSVRowProblem? = nil
         if !record.isValidUTF8 {
             problem = .notUTF8
@@ -278,9 +275,10 @@ final class CSVRowReader {
             problem = .nulByte
         } else if record.hasUnclosedQuote {
             problem = .unclosedQuote
-        } else if fields.count != header.count {
-            problem = .columnCount(expected: header.count, found: fields.count)
+        } else if record.fieldCount != header.count {
+            problem = .columnCount(expected: header.count, found: record.fieldCount)
         }
+        let columns = record.columns
         return CSVRow(line: line, columns: columns, problem: problem)
     }
 }
