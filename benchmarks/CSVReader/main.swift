@@ -2,7 +2,9 @@
 // 1,000,000; some fields quoted, some with doubled quotes) and reads it back RUNS times
 // (default 5), printing each run and the median. Times are process CPU time
 // (CLOCK_PROCESS_CPUTIME_ID), so that other work on a shared machine does not count;
-// CSV_BENCH_INPUT=1 also measures CSVInput (the same reading plus its SHA-256).
+// CSV_BENCH_INPUT=1 also measures CSVInput (the same reading plus its SHA-256);
+// CSV_BENCH_FIELD_MB=5,50 also reads files whose one record has a quoted field of that
+// many megabytes (the limit raised to fit), to show that the cost grows linearly.
 //
 //     swift build -c release --product contactor-csv-bench
 //     .build/release/contactor-csv-bench [ROWS] [RUNS]
@@ -89,4 +91,24 @@ if ProcessInfo.processInfo.environment["CSV_BENCH_INPUT"] == "1" {
         seconds.append(time)
     }
     report("CSVInput (with SHA-256)", seconds, count: count, problems: problems)
+}
+
+if let sizes = ProcessInfo.processInfo.environment["CSV_BENCH_FIELD_MB"] {
+    for megabytes in sizes.split(separator: ",").compactMap({ Int($0) }) {
+        let field = [UInt8](repeating: UInt8(ascii: "x"), count: megabytes * 1_000_000)
+        let long = FileManager.default.temporaryDirectory
+            .appendingPathComponent("contactor-csv-bench-long-\(megabytes).csv")
+        defer { try? FileManager.default.removeItem(at: long) }
+        try Data(Array("phone,note\n+33611111111,\"".utf8) + field + Array("\"\n".utf8))
+            .write(to: long)
+        let options = CSVReaderOptions(maximumRecordBytes: (megabytes + 1) * 1_000_000)
+        let (count, _, time) = try measure {
+            let cursor = try CSVRecordReader(path: long.path, options: options).makeCursor()
+            var count = 0
+            while try cursor.nextRecord() != nil { count += 1 }
+            return (count, 0)
+        }
+        print(
+            "one \(megabytes) MB field: \(count) record in \(String(format: "%.3f", time)) s CPU")
+    }
 }
