@@ -31,7 +31,7 @@ import Foundation
 /// it starts (the header is line 1), so a record after a quoted field holding two line
 /// breaks starts two lines later than its predecessor's start plus one. These records
 /// have a `problem` (`invalid_field`) and are read on after:
-/// - longer than ``CSVReaderOptions/maximumRecordBytes`` (1 MiB by default):
+/// - longer than ``CSVReaderOptions/maximumRecordBytes`` (2 MiB by default):
 ///   `line N: record longer than M bytes`, with no columns; its end is found as for any
 ///   record, by following its quotes, without keeping its bytes;
 /// - invalid UTF-8: `line N: not valid UTF-8` (its values have U+FFFD in place of the

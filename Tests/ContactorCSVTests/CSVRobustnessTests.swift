@@ -92,9 +92,9 @@ func read(
                 == ContactError(.invalidField, "line 2: record longer than 100 bytes"))
     }
 
-    @Test func theDefaultLimitIsOneMebibyteAndALongerRecordIsRejected() throws {
-        #expect(CSVReaderOptions().maximumRecordBytes == 1 << 20)
-        let exact = "+33611111111," + String(repeating: "a", count: (1 << 20) - 13)
+    @Test func theDefaultLimitIsTwoMebibytesAndALongerRecordIsRejected() throws {
+        #expect(CSVReaderOptions().maximumRecordBytes == 2 << 20)
+        let exact = "+33611111111," + String(repeating: "a", count: (2 << 20) - 13)
         let over = exact + "a"
         let text = "phone,note\n\(exact)\n\(over)\n+33622222222,ok\n"
         let (_, records) = try read(Array(text.utf8), options: CSVReaderOptions())
@@ -102,7 +102,7 @@ func read(
         #expect(records[0].problem == nil)
         #expect(
             records[1].problem
-                == ContactError(.invalidField, "line 3: record longer than 1048576 bytes"))
+                == ContactError(.invalidField, "line 3: record longer than 2097152 bytes"))
         #expect(records[2][column: "note"] == "ok")
     }
 

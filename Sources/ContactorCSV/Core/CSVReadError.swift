@@ -57,8 +57,10 @@ public struct CSVReadError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// How a CSV input is read: the record size limit and the read size.
 public struct CSVReaderOptions: Sendable, Hashable {
-    /// The default ``maximumRecordBytes``: 1 MiB.
-    public static let defaultMaximumRecordBytes = 1 << 20
+    /// The default ``maximumRecordBytes``: 2 MiB, so that a record with a field of a
+    /// whole mebibyte is still read (and can be refused by a provider's own field limit
+    /// with its usual error), while memory stays bounded.
+    public static let defaultMaximumRecordBytes = 2 << 20
 
     /// The longest record kept, in bytes, from its first byte to its line break (the line
     /// break excluded; quotes, separators and line breaks inside quotes included).
