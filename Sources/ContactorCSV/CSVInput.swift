@@ -83,7 +83,7 @@ public final class CSVInput: AsyncSequence, Sendable {
         options: CSVReaderOptions = CSVReaderOptions()
     ) throws(CSVReadError) {
         let source = InputSource.descriptor(
-            fileHandle.fileDescriptor, name: name, closes: false, hashes: true)
+            fileHandle.fileDescriptor, name: name, closes: false, hashes: true, owner: fileHandle)
         self.init(cursor: try CSVRecordCursor(source: source, options: options))
     }
 

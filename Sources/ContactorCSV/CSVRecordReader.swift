@@ -131,7 +131,7 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
             return InputSource.memory(bytes, name: "<input>", hashes: hashes)
         case .handle(let handle, let name):
             return InputSource.descriptor(
-                handle.fileDescriptor, name: name, closes: false, hashes: hashes)
+                handle.fileDescriptor, name: name, closes: false, hashes: hashes, owner: handle)
         }
     }
 

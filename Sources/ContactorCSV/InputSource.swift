@@ -54,6 +54,8 @@ final class InputSource: CSVByteSource {
     }
 
     private var storage: Storage
+    /// What owns the descriptor, kept alive while it is read (a `FileHandle`).
+    private var owner: AnyObject?
     /// What errors call the input.
     let name: String
     let progress = InputProgress()
@@ -75,10 +77,14 @@ final class InputSource: CSVByteSource {
         return source
     }
 
-    /// A source reading an open descriptor; `closes` says whether it is closed at the end.
-    static func descriptor(_ fd: Int32, name: String, closes: Bool, hashes: Bool) -> InputSource {
+    /// A source reading an open descriptor; `closes` says whether it is closed at the end,
+    /// `owner` is kept alive while it is read (the `FileHandle` the descriptor belongs to).
+    static func descriptor(
+        _ fd: Int32, name: String, closes: Bool, hashes: Bool, owner: AnyObject? = nil
+    ) -> InputSource {
         let source = InputSource(
             storage: .descriptor(fd, closes: closes), name: name, hashes: hashes)
+        source.owner = owner
         if fileKind(fd) == regularFile, let size = fileSize(fd) {
             let offset = lseek(fd, 0, SEEK_CUR)
             if offset >= 0 { source.progress.size.store(size - Int(offset), ordering: .relaxed) }
