@@ -114,25 +114,40 @@ static const char *encode_value(lua_State *L, int idx, clh_buf *b, int depth);
 static const char *encode_table(lua_State *L, int idx, clh_buf *b, int depth) {
     if (depth > CLH_MAX_DEPTH) return "table nesting is too deep (a table that contains itself?)";
     if (!lua_checkstack(L, 4)) return "stack overflow while reading a table";
-    // One pass that writes the table as a map (its count patched in at the end) while
-    // checking whether its keys are exactly 1..n; only then is it rewritten as an array.
-    size_t start = b->len;
+    // First the keys alone: the table is an array when they are exactly 1..n. Then each
+    // value is encoded once. (Encoding the values as a map first and again as an array
+    // doubled the work at each level of nested arrays: 2^depth for arrays of arrays.)
     uint64_t count = 0;
     lua_Integer maxkey = 0;
     int is_array = 1;
-    buf_u8(b, 7);
-    buf_u64(b, 0);
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         count++;
-        int top = lua_gettop(L);
-        if (is_array && lua_type(L, top - 1) == LUA_TNUMBER && lua_isinteger(L, top - 1)) {
-            lua_Integer k = lua_tointeger(L, top - 1);
+        if (is_array && lua_type(L, -2) == LUA_TNUMBER && lua_isinteger(L, -2)) {
+            lua_Integer k = lua_tointeger(L, -2);
             if (k < 1) is_array = 0;
             else if (k > maxkey) maxkey = k;
         } else {
             is_array = 0;
         }
+        lua_pop(L, 1);
+    }
+    if (is_array && (uint64_t)maxkey == count) {
+        buf_u8(b, 6);
+        buf_u64(b, count);
+        for (lua_Integer i = 1; i <= maxkey; i++) {
+            lua_rawgeti(L, idx, i);
+            const char *err = encode_value(L, lua_gettop(L), b, depth + 1);
+            lua_pop(L, 1);
+            if (err) return err;
+        }
+        return b->failed ? "out of memory while reading a value" : NULL;
+    }
+    buf_u8(b, 7);
+    buf_u64(b, count);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int top = lua_gettop(L);
         const char *err = encode_value(L, top - 1, b, depth + 1);
         if (!err) err = encode_value(L, top, b, depth + 1);
         if (err) {
@@ -141,21 +156,7 @@ static const char *encode_table(lua_State *L, int idx, clh_buf *b, int depth) {
         }
         lua_pop(L, 1);
     }
-    if (b->failed) return "out of memory while reading a value";
-    if (!(is_array && (uint64_t)maxkey == count)) {
-        memcpy(b->data + start + 1, &count, 8);
-        return NULL;
-    }
-    b->len = start;
-    buf_u8(b, 6);
-    buf_u64(b, count);
-    for (lua_Integer i = 1; i <= maxkey; i++) {
-        lua_rawgeti(L, idx, i);
-        const char *err = encode_value(L, lua_gettop(L), b, depth + 1);
-        lua_pop(L, 1);
-        if (err) return err;
-    }
-    return NULL;
+    return b->failed ? "out of memory while reading a value" : NULL;
 }
 
 static const char *encode_value(lua_State *L, int idx, clh_buf *b, int depth) {

@@ -37,4 +37,29 @@ import Testing
         ]
         #expect(try await state.invoke("echo", values[0], values[1]) == values)
     }
+
+    /// A plugin's result of arrays nested 90 deep: the encoder wrote each table as a map,
+    /// then again as an array once its keys turned out to be 1...n, encoding its values
+    /// twice at every level: 2^90 steps, in C, where the script's instruction budget does
+    /// not apply, so the call never returned (nor does this test on that code: Swift's
+    /// time limits cannot stop a C loop).
+    @Test func nestedArraysInAResultAreEncodedOnceEach() async throws {
+        let state = try await makeState(
+            """
+            return { deep = function(n)
+              local t = { "leaf" }
+              for _ = 1, n do t = { t } end
+              return t
+            end }
+            """)
+        let values = try await state.invoke("deep", .integer(90))
+        var value = try #require(values.first)
+        var depth = 0
+        while case .array(let items) = value, items.count == 1, case .array = items[0] {
+            value = items[0]
+            depth += 1
+        }
+        #expect(depth == 90)
+        #expect(value == .array([.text("leaf")]))
+    }
 }
