@@ -106,9 +106,9 @@ public final class CSVInput: AsyncSequence, Sendable {
     /// a progress bar.
     public var bytesRead: Int { progress.bytesRead.load(ordering: .relaxed) }
 
-    /// The input's size in bytes when it is known without reading it: a regular file
-    /// (from where it was opened), bytes in memory, or a stream once
-    /// ``digestWholeInput()`` copied it; `nil` for a stream.
+    /// The input's whole size in bytes (from where it was opened), the total that
+    /// ``bytesRead`` goes to, when it is known without reading it: a regular file, bytes
+    /// in memory, or a stream once ``digestWholeInput()`` copied it; `nil` for a stream.
     public var size: Int? {
         let size = progress.size.load(ordering: .relaxed)
         return size < 0 ? nil : size

@@ -244,7 +244,9 @@ final class InputSource: CSVByteSource {
             }
             if closes { close(fd) }
             storage = .descriptor(spool, closes: true)
-            progress.size.store(Int(size), ordering: .relaxed)
+            // The whole input: what was read before, and the copy of the rest.
+            let before = progress.bytesRead.load(ordering: .relaxed)
+            progress.size.store(before + Int(size), ordering: .relaxed)
         }
         let digest = Self.hex(rest.finalize())
         hasher = nil  // the bytes served from now on were digested already
