@@ -130,8 +130,11 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Streaming CSV reader (a quote-aware byte scanner; see CSVRecordReader's docs).
-        .target(name: "ContactorCSV", dependencies: ["Contactor"]),
+        // Streaming CSV reader (a quote-aware byte scanner; see CSVRecordReader's docs) and
+        // CSVInput, which reads an input once and digests it (SHA-256 from swift-crypto).
+        .target(
+            name: "ContactorCSV",
+            dependencies: ["Contactor", .product(name: "Crypto", package: "swift-crypto")]),
         // Throughput benchmark of the CSV reader (run in release mode; docs in main.swift).
         .executableTarget(
             name: "contactor-csv-bench", dependencies: ["Contactor", "ContactorCSV"],

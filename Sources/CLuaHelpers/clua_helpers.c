@@ -153,25 +153,40 @@ static const char *encode_value(lua_State *L, int idx, clh_buf *b, int depth);
 static const char *encode_table(lua_State *L, int idx, clh_buf *b, int depth) {
     if (depth > CLH_MAX_DEPTH) return "table nesting is too deep (a table that contains itself?)";
     if (!lua_checkstack(L, 4)) return "stack overflow while reading a table";
-    // One pass that writes the table as a map (its count patched in at the end) while
-    // checking whether its keys are exactly 1..n; only then is it rewritten as an array.
-    size_t start = b->len;
+    // First the keys alone: the table is an array when they are exactly 1..n. Then each
+    // value is encoded once. (Encoding the values as a map first and again as an array
+    // doubled the work at each level of nested arrays: 2^depth for arrays of arrays.)
     uint64_t count = 0;
     lua_Integer maxkey = 0;
     int is_array = 1;
-    buf_u8(b, 7);
-    buf_u64(b, 0);
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         count++;
-        int top = lua_gettop(L);
-        if (is_array && lua_type(L, top - 1) == LUA_TNUMBER && lua_isinteger(L, top - 1)) {
-            lua_Integer k = lua_tointeger(L, top - 1);
+        if (is_array && lua_type(L, -2) == LUA_TNUMBER && lua_isinteger(L, -2)) {
+            lua_Integer k = lua_tointeger(L, -2);
             if (k < 1) is_array = 0;
             else if (k > maxkey) maxkey = k;
         } else {
             is_array = 0;
         }
+        lua_pop(L, 1);
+    }
+    if (is_array && (uint64_t)maxkey == count) {
+        buf_u8(b, 6);
+        buf_u64(b, count);
+        for (lua_Integer i = 1; i <= maxkey; i++) {
+            lua_rawgeti(L, idx, i);
+            const char *err = encode_value(L, lua_gettop(L), b, depth + 1);
+            lua_pop(L, 1);
+            if (err) return err;
+        }
+        return b->failed ? "out of memory while reading a value" : NULL;
+    }
+    buf_u8(b, 7);
+    buf_u64(b, count);
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        int top = lua_gettop(L);
         const char *err = encode_value(L, top - 1, b, depth + 1);
         if (!err) err = encode_value(L, top, b, depth + 1);
         if (err) {
@@ -180,21 +195,7 @@ static const char *encode_table(lua_State *L, int idx, clh_buf *b, int depth) {
         }
         lua_pop(L, 1);
     }
-    if (b->failed) return "out of memory while reading a value";
-    if (!(is_array && (uint64_t)maxkey == count)) {
-        memcpy(b->data + start + 1, &count, 8);
-        return NULL;
-    }
-    b->len = start;
-    buf_u8(b, 6);
-    buf_u64(b, count);
-    for (lua_Integer i = 1; i <= maxkey; i++) {
-        lua_rawgeti(L, idx, i);
-        const char *err = encode_value(L, lua_gettop(L), b, depth + 1);
-        lua_pop(L, 1);
-        if (err) return err;
-    }
-    return NULL;
+    return b->failed ? "out of memory while reading a value" : NULL;
 }
 
 static const char *encode_value(lua_State *L, int idx, clh_buf *b, int depth) {
@@ -258,10 +259,20 @@ int clh_encode_top(lua_State *co, int n, clh_bytes *out) {
 
 typedef struct clh_reader {
     const char *p, *end;
+    /// Values announced by the counts read so far and not decoded yet. Each takes at least
+    /// one more byte, so a count that does not fit in the bytes left is refused before a
+    /// table is sized for it (else a few bytes of nested counts could claim gigabytes).
+    uint64_t announced;
 } clh_reader;
 
 static void need(lua_State *L, clh_reader *r, size_t n) {
     if ((size_t)(r->end - r->p) < n) luaL_error(L, "bridge: truncated value");
+}
+
+static void announce(lua_State *L, clh_reader *r, uint64_t n) {
+    uint64_t left = (uint64_t)(r->end - r->p);
+    if (n > left || r->announced > left - n) luaL_error(L, "bridge: truncated value");
+    r->announced += n;
 }
 
 static uint64_t read_u64(lua_State *L, clh_reader *r) {
@@ -275,6 +286,7 @@ static uint64_t read_u64(lua_State *L, clh_reader *r) {
 static void decode_value(lua_State *L, clh_reader *r, int depth) {
     luaL_checkstack(L, 3, "bridge: value nesting");
     if (depth > CLH_MAX_DEPTH + 1) luaL_error(L, "bridge: value nesting is too deep");
+    r->announced--;  // this value, announced by its sequence's or its table's count
     need(L, r, 1);
     uint8_t tag = (uint8_t)*r->p++;
     switch (tag) {
@@ -306,6 +318,7 @@ static void decode_value(lua_State *L, clh_reader *r, int depth) {
     }
     case 6: {
         uint64_t n = read_u64(L, r);
+        announce(L, r, n);
         lua_createtable(L, n < 1000000 ? (int)n : 0, 0);
         for (uint64_t i = 0; i < n; i++) {
             decode_value(L, r, depth + 1);
@@ -315,6 +328,8 @@ static void decode_value(lua_State *L, clh_reader *r, int depth) {
     }
     case 7: {
         uint64_t n = read_u64(L, r);
+        if (n > (uint64_t)(r->end - r->p) / 2) luaL_error(L, "bridge: truncated value");
+        announce(L, r, 2 * n);
         lua_createtable(L, 0, n < 1000000 ? (int)n : 0);
         for (uint64_t i = 0; i < n; i++) {
             decode_value(L, r, depth + 1);
@@ -340,6 +355,7 @@ static void decode_value(lua_State *L, clh_reader *r, int depth) {
 static int decode_sequence(lua_State *L, clh_reader *r) {
     uint64_t n = read_u64(L, r);
     if (n > 200) luaL_error(L, "bridge: too many values");
+    announce(L, r, n);
     luaL_checkstack(L, (int)n + 3, "bridge: too many values");
     for (uint64_t i = 0; i < n; i++) decode_value(L, r, 0);
     return (int)n;

@@ -1,62 +1,20 @@
 import Contactor
 import Foundation
 
-/// An error that stops a CSV file from being read at all: no usable header, or the
-/// file cannot be read.
-///
-/// Problems with one row (wrong number of columns, invalid UTF-8) are not errors: that
-/// row's ``Contactor/InputRecord/problem`` says so and the reading goes on.
-public struct CSVReadError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The machine-readable kind of a CSV read error.
-    public struct Code: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        /// The snake-case name of the code (`missing_header`).
-        public let rawValue: String
-
-        /// Creates a code from its snake-case name.
-        public init(rawValue: String) { self.rawValue = rawValue }
-
-        public var description: String { rawValue }
-
-        /// The first line is not a header naming every column (a column has no name, or
-        /// the header is not valid UTF-8).
-        public static let missingHeader = Code(rawValue: "missing_header")
-        /// Two columns of the header have the same name.
-        public static let duplicateHeader = Code(rawValue: "duplicate_header")
-        /// The file could not be opened or read.
-        public static let unreadable = Code(rawValue: "unreadable")
-    }
-
-    /// What kind of error this is.
-    public var code: Code
-    /// The file's path, `<input>` for bytes in memory, or a stream's name.
-    public var path: String
-    /// The 1-based line concerned, when there is one.
-    public var line: Int?
-    /// What went wrong, in words.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ code: Code, path: String, line: Int? = nil, _ message: String) {
-        self.code = code
-        self.path = path
-        self.line = line
-        self.message = message
-    }
-
-    /// `path:line: message`.
-    public var description: String {
-        if let line { return "\(path):\(line): \(message)" }
-        return "\(path): \(message)"
-    }
-}
-
-/// Reads a CSV file as input records, streaming, in constant memory.
+/// Reads a CSV file as input records, streaming, in bounded memory.
 ///
 /// The format, as the command line's contract describes it:
 /// - The first non-empty line is a header naming every column (names are trimmed of
-///   spaces and tabs); a column with no name is ``CSVReadError/Code/missingHeader``, a
-///   name given twice is ``CSVReadError/Code/duplicateHeader``.
-/// - UTF-8, with or without a byte order mark.
+///   spaces and tabs); a column with no name, or a name holding a control character
+///   (C0, DEL or C1, so also a tab inside a name, or a line break in a quoted name), is
+///   ``CSVReadError/Code/missingHeader``; a name given twice is
+///   ``CSVReadError/Code/duplicateHeader``.
+/// - UTF-8, with or without a byte order mark. An input that is not UTF-8 text fails at
+///   once with ``CSVReadError/Code/encoding`` and a message naming what it looks like:
+///   UTF-16 or UTF-32 (by their byte order marks, or NUL bytes between the characters of
+///   the first line), NUL bytes only, two UTF-8 byte order marks (or one encoded twice,
+///   `ï»¿`, or a U+FEFF inside a header name), a first line with NUL bytes, or a header
+///   that is not valid UTF-8.
 /// - The separator is `;` when the header line holds more unquoted `;` than unquoted `,`,
 ///   else `,`. Quotes in the header are honoured, so a quoted `"a,b"` counts no comma.
 /// - Fields may be quoted with `"`; a quoted field may hold separators, line breaks
@@ -66,16 +24,23 @@ public struct CSVReadError: Error, Sendable, Hashable, CustomStringConvertible {
 /// - Empty lines (nothing between two line breaks) are skipped, wherever they are; a
 ///   line of separators only (`,,,`) is a row of empty fields, not an empty line.
 /// - An empty file, or a header alone, reads as zero records.
+/// - Values are data: bytes are kept as they are (control characters included), except
+///   that a NUL byte makes its row a problem.
 ///
 /// Each record's ``Contactor/InputRecord/line`` is the physical line of the file where
 /// it starts (the header is line 1), so a record after a quoted field holding two line
-/// breaks starts two lines later than its predecessor's start plus one. A record with a
-/// different number of fields than the header has the `problem`
-/// `invalid_field: line N: expected X columns, found Y` (its columns are the fields that
-/// have a header name); a record with invalid UTF-8 has `invalid_field: line N: not
-/// valid UTF-8` (its values have U+FFFD in place of the bad bytes); a quoted field left
-/// open at the end of the file has `invalid_field: line N: quoted field not closed before
-/// the end of the file`. Reading goes on after all of them.
+/// breaks starts two lines later than its predecessor's start plus one. These records
+/// have a `problem` (`invalid_field`) and are read on after:
+/// - longer than ``CSVReaderOptions/maximumRecordBytes`` (2 MiB by default):
+///   `line N: record longer than M bytes`, with no columns; its end is found as for any
+///   record, by following its quotes, without keeping its bytes;
+/// - invalid UTF-8: `line N: not valid UTF-8` (its values have U+FFFD in place of the
+///   bad bytes);
+/// - a NUL byte: `line N: holds a NUL byte (...)`;
+/// - a quoted field left open at the end of the file: `line N: quoted field not closed
+///   before the end of the file`;
+/// - a different number of fields than the header: `line N: expected X columns, found Y`
+///   (its columns are the fields that have a header name).
 ///
 /// ## Why not CSV.swift's `CSVReader`
 /// The design names yaslab/CSV.swift, and the tests use it as an independent oracle for
@@ -85,17 +50,22 @@ public struct CSVReadError: Error, Sendable, Hashable, CustomStringConvertible {
 /// start line cannot be known once quoted fields hold line breaks), and walks one
 /// `Unicode.Scalar` at a time through a type-erased iterator. Splitting the bytes
 /// first and handing each record to it would parse every record twice. The scanner here
-/// is a small quote-aware state machine over bytes that validates UTF-8 per field.
+/// is a small quote-aware, resumable state machine over bytes that validates UTF-8 per
+/// field and examines each byte once.
 ///
-/// Reading is blocking file I/O in chunks of ``chunkSize`` bytes; memory holds one chunk
-/// plus the record being read (a single record may be as long as it needs).
+/// Reading is blocking I/O in chunks of ``chunkSize`` bytes; memory holds one chunk plus
+/// the record being read (at most ``CSVReaderOptions/maximumRecordBytes``).
+///
+/// A reader made with ``init(path:options:)`` opens its file anew each time it is
+/// iterated. To read an input exactly once (standard input, a pipe, a FIFO, a process
+/// substitution) with its header first, use ``CSVInput``.
 public struct CSVRecordReader: AsyncSequence, Sendable {
     /// Records, in file order.
     public typealias Element = InputRecord
     /// The error that ends the reading.
     public typealias Failure = CSVReadError
 
-    /// How many bytes are read from a file at a time.
+    /// How many bytes are read from a file at a time by default.
     public static let chunkSize = 1 << 16
 
     enum Source: Sendable {
@@ -105,10 +75,17 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
     }
 
     let source: Source
+    /// The options the reader reads with.
+    public var options: CSVReaderOptions
 
     /// A reader of the file at `path`; the file is opened when reading starts.
-    public init(path: String) {
+    ///
+    /// - Parameters:
+    ///   - path: The file; `-` or `/dev/stdin` is standard input (readable once).
+    ///   - options: The record size limit and read size.
+    public init(path: String, options: CSVReaderOptions = CSVReaderOptions()) {
         source = .file(path)
+        self.options = options
     }
 
     /// A reader of a byte stream: standard input, a pipe, a socket, an open file.
@@ -117,32 +94,44 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
     /// - Parameters:
     ///   - fileHandle: The stream to read.
     ///   - name: What errors call the input (`<stdin>`).
-    public init(fileHandle: FileHandle, name: String = "<stream>") {
+    ///   - options: The record size limit and read size.
+    public init(
+        fileHandle: FileHandle, name: String = "<stream>",
+        options: CSVReaderOptions = CSVReaderOptions()
+    ) {
         source = .handle(fileHandle, name: name)
+        self.options = options
     }
 
     /// A reader of CSV bytes held in memory.
-    public init(bytes: some Sequence<UInt8>) {
+    public init(bytes: some Sequence<UInt8>, options: CSVReaderOptions = CSVReaderOptions()) {
         source = .bytes(Array(bytes))
+        self.options = options
     }
 
     /// A reader of CSV text held in memory.
-    public init(string: String) {
+    public init(string: String, options: CSVReaderOptions = CSVReaderOptions()) {
         source = .bytes(Array(string.utf8))
+        self.options = options
     }
 
     /// Opens the input and reads its header, for reading the records synchronously.
     ///
-    /// - Throws: ``CSVReadError`` when the file cannot be read or has no usable header.
+    /// - Throws: ``CSVReadError`` when the input cannot be read, is not UTF-8 text, or has
+    ///   no usable header.
     public func makeCursor() throws(CSVReadError) -> CSVRecordCursor {
+        try CSVRecordCursor(source: makeSource(hashes: false), options: options)
+    }
+
+    func makeSource(hashes: Bool) throws(CSVReadError) -> InputSource {
         switch source {
         case .file(let path):
-            return try CSVRecordCursor(chunks: try FileChunks(path: path), path: path)
+            return try InputSource.open(path: path, hashes: hashes)
         case .bytes(let bytes):
-            return try CSVRecordCursor(chunks: BytesChunks(bytes: bytes), path: "<input>")
+            return InputSource.memory(bytes, name: "<input>", hashes: hashes)
         case .handle(let handle, let name):
-            return try CSVRecordCursor(
-                chunks: FileChunks(handle: handle, path: name, closes: false), path: name)
+            return InputSource.descriptor(
+                handle.fileDescriptor, name: name, closes: false, hashes: hashes, owner: handle)
         }
     }
 
@@ -162,7 +151,8 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
 
         /// The next record, or `nil` at the end of the input.
         ///
-        /// - Throws: ``CSVReadError`` when the file cannot be read or has no usable header.
+        /// - Throws: ``CSVReadError`` when the input cannot be read or has no usable
+        ///   header.
         public mutating func next() async throws(CSVReadError) -> InputRecord? {
             try advance()
         }
@@ -183,101 +173,49 @@ public struct CSVRecordReader: AsyncSequence, Sendable {
 
 /// Reads records one at a time, synchronously, after the header was read.
 ///
-/// Not `Sendable`: it owns an open file and a buffer. Use it from one task.
+/// Not `Sendable`: it owns an open file and a buffer. Use it from one task, or use
+/// ``CSVInput``, which can be shared.
 public final class CSVRecordCursor: IteratorProtocol, Sequence {
-    /// The header's column names, in order.
+    /// The header's column names, in order (empty for an empty input).
     public let header: [String]
     /// The separator detected from the header line (`,` or `;`).
     public let separator: Character
-    /// The path of the file read, or `<input>`.
+    /// The path of the file read, `<input>`, `<stdin>` or the stream's name.
     public let path: String
+    /// The line of the header (after any empty lines), `nil` for an empty input.
+    public let headerLine: Int?
 
-    private var scanner = CSVScanner()
-    private let chunks: any ChunkSource
+    let reader: CSVRowReader
+    let source: InputSource
     private var failure: CSVReadError?
 
-    init(chunks: any ChunkSource, path: String) throws(CSVReadError) {
-        self.chunks = chunks
-        self.path = path
-        var scanner = CSVScanner()
-        func fill() throws(CSVReadError) {
-            if let chunk = try chunks.nextChunk() {
-                scanner.append(chunk)
-            } else {
-                scanner.isComplete = true
-            }
-        }
-        while !scanner.skipByteOrderMark() { try fill() }
-        while !scanner.detectSeparator() { try fill() }
-        var headerRecord: CSVScanner.Record?
-        scan: while true {
-            switch scanner.next() {
-            case .record(let record):
-                headerRecord = record
-                break scan
-            case .needMore: try fill()
-            case .end: break scan
-            }
-        }
-        separator = Character(Unicode.Scalar(scanner.separator))
-        guard let headerRecord else {
-            header = []
-            self.scanner = scanner
-            return
-        }
-        let line = headerRecord.line
-        guard headerRecord.isValidUTF8, !headerRecord.hasUnclosedQuote else {
-            throw CSVReadError(
-                .missingHeader, path: path, line: line,
-                headerRecord.isValidUTF8
-                    ? "the header has a quoted name not closed before the end of the file"
-                    : "the header is not valid UTF-8")
-        }
-        let names = headerRecord.fields.map {
-            $0.trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
-        }
-        var seen: [String: Int] = [:]
-        for (index, name) in names.enumerated() {
-            guard !name.isEmpty else {
-                throw CSVReadError(
-                    .missingHeader, path: path, line: line,
-                    "column \(index + 1) of the header has no name: the first line must be "
-                        + "a header row naming every column (phone, first_name, ...)")
-            }
-            if let first = seen[name] {
-                throw CSVReadError(
-                    .duplicateHeader, path: path, line: line,
-                    "column '\(name)' appears twice in the header (columns \(first + 1) "
-                        + "and \(index + 1))")
-            }
-            seen[name] = index
-        }
-        header = names
-        self.scanner = scanner
+    init(source: InputSource, options: CSVReaderOptions) throws(CSVReadError) {
+        self.source = source
+        reader = try CSVRowReader(source: source, name: source.name, options: options)
+        header = reader.header
+        headerLine = reader.headerLine
+        separator = Character(Unicode.Scalar(reader.separator))
+        path = source.name
     }
+
+    /// Bytes the scanner examined so far (each input byte once; for tests).
+    var bytesExamined: Int { reader.bytesExamined }
+    /// The most bytes buffered at once (for tests of bounded memory).
+    var maximumBufferedBytes: Int { reader.maximumBufferedBytes }
 
     /// The next record, or `nil` at the end of the input.
     ///
-    /// - Throws: ``CSVReadError/Code/unreadable`` when reading the file fails midway.
+    /// - Throws: ``CSVReadError/Code/unreadable`` when reading the input fails midway.
     public func nextRecord() throws(CSVReadError) -> InputRecord? {
-        if let failure { throw failure }
-        if header.isEmpty { return nil }
-        while true {
-            switch scanner.next() {
-            case .record(let record): return makeRecord(record)
-            case .end: return nil
-            case .needMore:
-                do {
-                    if let chunk = try chunks.nextChunk() {
-                        scanner.append(chunk)
-                    } else {
-                        scanner.isComplete = true
-                    }
-                } catch {
-                    failure = error
-                    throw error
-                }
-            }
+        do {
+            guard let row = try reader.nextRow() else { return nil }
+            return InputRecord(
+                line: row.line, columns: row.columns,
+                problem: row.problem.map { ContactError(.invalidField, $0.message(line: row.line)) }
+            )
+        } catch {
+            failure = error
+            throw error
         }
     }
 
@@ -293,81 +231,4 @@ public final class CSVRecordCursor: IteratorProtocol, Sequence {
 
     /// The read error that ended a non-throwing iteration, if any.
     public var readError: CSVReadError? { failure }
-
-    private func makeRecord(_ record: CSVScanner.Record) -> InputRecord {
-        let fields = record.fields
-        var columns: [(name: String, value: String)] = []
-        columns.reserveCapacity(header.count)
-        for (name, value) in zip(header, fields) { columns.append((name, value)) }
-        let line = record.line
-        var problem: ContactError? = nil
-        if !record.isValidUTF8 {
-            problem = ContactError(.invalidField, "line \(line): not valid UTF-8")
-        } else if record.hasUnclosedQuote {
-            problem = ContactError(
-                .invalidField, "line \(line): quoted field not closed before the end of the file")
-        } else if fields.count != header.count {
-            problem = ContactError(
-                .invalidField,
-                "line \(line): expected \(header.count) columns, found \(fields.count)")
-        }
-        return InputRecord(line: line, columns: columns, problem: problem)
-    }
-}
-
-// MARK: - Chunk sources
-
-protocol ChunkSource {
-    /// The next chunk of input, or `nil` at its end.
-    func nextChunk() throws(CSVReadError) -> [UInt8]?
-}
-
-final class BytesChunks: ChunkSource {
-    private var bytes: [UInt8]?
-
-    init(bytes: [UInt8]) { self.bytes = bytes }
-
-    func nextChunk() -> [UInt8]? {
-        defer { bytes = nil }
-        return bytes
-    }
-}
-
-final class FileChunks: ChunkSource {
-    private let handle: FileHandle
-    private let path: String
-    private let closes: Bool
-
-    init(path: String) throws(CSVReadError) {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw CSVReadError(.unreadable, path: path, "no such file")
-        }
-        guard !isDirectory.boolValue, let handle = FileHandle(forReadingAtPath: path) else {
-            throw CSVReadError(
-                .unreadable, path: path,
-                isDirectory.boolValue ? "is a directory" : "cannot open the file for reading")
-        }
-        self.handle = handle
-        self.path = path
-        closes = true
-    }
-
-    init(handle: FileHandle, path: String, closes: Bool) {
-        self.handle = handle
-        self.path = path
-        self.closes = closes
-    }
-
-    func nextChunk() throws(CSVReadError) -> [UInt8]? {
-        do {
-            guard let data = try handle.read(upToCount: CSVRecordReader.chunkSize), !data.isEmpty
-            else { return nil }
-            return [UInt8](data)
-        } catch {
-            throw CSVReadError(.unreadable, path: path, "cannot read the file: \(error)")
-        }
-    }
-
-    deinit { if closes { try? handle.close() } }
 }

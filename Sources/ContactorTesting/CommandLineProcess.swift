@@ -76,27 +76,42 @@ public struct CommandLineProcess: Sendable {
 
     /// Starts `arguments` and returns the running process, for tests that must signal it.
     /// Standard output and error go to the given files.
-    public func start(_ arguments: [String], stdout: URL, stderr: URL) throws -> Process {
+    public func start(
+        _ arguments: [String], stdout: URL, stderr: URL, stdin: Pipe? = nil
+    ) throws -> Process {
         let process = makeProcess(arguments)
         _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: stdout)
         process.standardError = try FileHandle(forWritingTo: stderr)
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = stdin ?? FileHandle.nullDevice
         try process.run()
         return process
     }
 
     /// Runs `arguments` to completion (killed after `timeout`) and returns its output.
-    public func run(_ arguments: [String], timeout: Duration = .seconds(60)) async throws -> Result
-    {
+    /// With `input`, the process reads it from a pipe on its standard input (as in
+    /// `cat file | contactor ...`); without, standard input is empty.
+    public func run(
+        _ arguments: [String], input: Data? = nil, timeout: Duration = .seconds(60)
+    ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "contactor-process-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         let out = directory.appendingPathComponent("stdout")
         let err = directory.appendingPathComponent("stderr")
-        let process = try start(arguments, stdout: out, stderr: err)
+        let pipe = input.map { _ in Pipe() }
+        let process = try start(arguments, stdout: out, stderr: err, stdin: pipe)
+        if let pipe, let input {
+            // Written from another thread, so that a process reading slowly never blocks
+            // this task; closed at the end, as a shell pipe would be.
+            let writer = pipe.fileHandleForWriting
+            Thread.detachNewThread {
+                try? writer.write(contentsOf: input)
+                try? writer.close()
+            }
+        }
         let deadline = ContinuousClock.now.advanced(by: timeout)
         while process.isRunning {
             if ContinuousClock.now > deadline {

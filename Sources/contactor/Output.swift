@@ -182,16 +182,23 @@ enum Console {
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 }
 
-/// A one-line progress bar on stderr (only when stderr is a terminal): counts, rate, ETA.
+/// A one-line progress bar on stderr (only when stderr is a terminal): the contacts done,
+/// their rate, and, when the input's size is known, the share of its bytes read and an ETA.
 final class ProgressBar {
     private let total: Int?
+    private let position: () -> Int
     private var done = 0
     private let started = ContinuousClock.now
     private var lastDraw = ContinuousClock.now - .seconds(1)
     private let enabled: Bool
 
-    init(total: Int?, enabled: Bool = Console.stderrIsTerminal) {
+    /// A bar over `total` bytes of input, `position` telling how many were read.
+    init(
+        total: Int?, position: @escaping () -> Int = { 0 },
+        enabled: Bool = Console.stderrIsTerminal
+    ) {
         self.total = total
+        self.position = position
         self.enabled = enabled
     }
 
@@ -212,14 +219,14 @@ final class ProgressBar {
         let rate = Double(done) / elapsed
         var text = "\r\u{1B}[2K"
         if let total, total > 0 {
-            let fraction = min(1, Double(done) / Double(total))
+            let fraction = min(1, Double(position()) / Double(total))
             let width = 30
             let filled = Int(fraction * Double(width))
             text +=
                 "[" + String(repeating: "#", count: filled)
                 + String(repeating: "-", count: width - filled) + "] "
-            text += "\(done)/\(total)"
-            let remaining = rate > 0 ? Double(total - done) / rate : 0
+            text += String(format: "%3.0f%%  %d done", fraction * 100, done)
+            let remaining = fraction > 0 ? elapsed * (1 - fraction) / fraction : 0
             text += String(format: "  %.0f/s  ETA %ds", rate, Int(remaining))
         } else {
             text += "\(done) done" + String(format: "  %.0f/s", rate)
@@ -260,13 +267,15 @@ final class ListWriter {
         self.format = format
         self.region = region ?? descriptor.defaultRegion
         columns =
-            ["phone"] + Contact.standardFieldNames.dropFirst().filter {
+            ["phone"]
+            + Contact.standardFieldNames.dropFirst().filter {
                 descriptor.standardFields.contains($0)
             } + descriptor.customFields
     }
 
     func write(_ draft: ContactDraft) {
-        let phone = (try? PhoneNumber(parsing: draft.phone, defaultRegion: region))?.e164 ?? draft.phone
+        let phone =
+            (try? PhoneNumber(parsing: draft.phone, defaultRegion: region))?.e164 ?? draft.phone
         let values: [String: String?] = [
             "phone": phone, "first_name": draft.firstName, "last_name": draft.lastName,
             "email": draft.email, "birthday": draft.birthday, "civility": draft.civility,
@@ -300,7 +309,10 @@ final class ListWriter {
 
     /// A CSV field, quoted when it holds a separator, a quote or a line break.
     static func csvField(_ text: String) -> String {
-        guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == ";" })
+        guard
+            text.contains(where: {
+                $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == ";"
+            })
         else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }

@@ -23,6 +23,7 @@ final class Runtime {
     let logger: Logger
     private var sandbox: SandboxServer?
     private var http: AsyncHTTPClientTransport?
+    private var temporaryFiles: [URL] = []
 
     private init(
         settings: Settings, global: GlobalOptions, providerOptions: ProviderOptions,
@@ -91,6 +92,7 @@ final class Runtime {
 
     /// Stops the transport and the sandbox, if they were started.
     func shutdown() async {
+        for file in temporaryFiles { try? FileManager.default.removeItem(at: file) }
         if let http { try? await http.shutdown() }
         await sandbox?.stop()
         http = nil
@@ -280,17 +282,22 @@ extension Runtime {
     ) async throws -> Int32 {
         let provider = try selectedProvider()
         let list = try requireList()
-        let reader = try openCSV(path)
+        let input = try openCSV(path)
         var journal: SQLiteJournal?
         var runInfo: RunInfo?
         if let journalPath, !providerOptions.dryRun {
             do {
                 journal = try SQLiteJournal(path: journalPath)
+                // Known before the first record (a pipe is copied aside as it is hashed),
+                // so that a resume of another input is refused before anything is sent.
+                let digest = try input.digestWholeInput()
                 runInfo = RunInfo(
                     operation: operation, provider: provider.descriptor.name, list: list,
-                    inputPath: path, inputDigest: try InputDigest.sha256(ofFileAt: path))
-            } catch {
+                    inputPath: path, inputDigest: digest)
+            } catch let error as CSVReadError {
                 throw CLIError.usage(error.description)
+            } catch {
+                throw CLIError.usage(String(describing: error))
             }
         }
         let client = try await client(for: provider, journal: journal)
@@ -301,23 +308,22 @@ extension Runtime {
         let run: ImportRun
         do {
             run = try await client.importRecords(
-                reader.records, operation: operation, provider: provider.descriptor.name,
+                input, operation: operation, provider: provider.descriptor.name,
                 list: list, options: options)
         } catch {
             throw refusal(error)
         }
         return await print(
             run, what: operation == .delete ? "delete" : "import",
-            estimatedRecords: reader.estimatedRecords, journalled: journalPath != nil)
+            progress: progressBar(for: input), journalled: journalPath != nil)
     }
 
     /// Prints every outcome of `run` and the summary; returns the exit status.
     func print(
-        _ run: ImportRun, what: String, estimatedRecords: Int?, journalled: Bool,
+        _ run: ImportRun, what: String, progress: ProgressBar, journalled: Bool,
         plan: Bool = false
     ) async -> Int32 {
         let writer = outputWriter()
-        let progress = ProgressBar(total: estimatedRecords)
         do {
             for try await outcome in run {
                 if plan {
@@ -358,7 +364,11 @@ extension Runtime {
     ) async throws -> Int32 {
         let provider = try selectedProvider()
         let list = try requireList()
-        let reader = try openCSV(path)
+        // A sync may read its input twice (to count deletions before sending anything):
+        // a regular file is read again from its path; anything else is copied aside first.
+        let readable = try rereadablePath(path)
+        let input = try openCSV(readable)
+        let records = CSVRecordReader(path: readable)
         let client = try await client(for: provider)
         var sync = sync
         sync.run = try await runOptions(for: provider)
@@ -379,7 +389,7 @@ extension Runtime {
         let run: ImportRun
         do {
             run = try await client.sync(
-                reader.records, provider: provider.descriptor.name, list: list, ledger: ledger,
+                records, provider: provider.descriptor.name, list: list, ledger: ledger,
                 options: sync)
         } catch let error as ContactorError {
             if error.code == .tooManyDeletes, let count = error.count {
@@ -389,8 +399,43 @@ extension Runtime {
             throw refusal(error)
         }
         return await print(
-            run, what: "sync", estimatedRecords: reader.estimatedRecords, journalled: false,
+            run, what: "sync", progress: progressBar(for: input), journalled: false,
             plan: providerOptions.dryRun)
+    }
+
+    /// A path that can be read more than once holding `path`'s bytes: `path` itself when it
+    /// is a regular file, else a copy of the whole input (standard input, a pipe) in a
+    /// temporary file removed at exit.
+    private func rereadablePath(_ path: String) throws -> String {
+        var status = stat()
+        if path != "-", stat(path, &status) == 0, (status.st_mode & S_IFMT) == S_IFREG {
+            return path
+        }
+        let source: FileHandle
+        if path == "-" || path == "/dev/stdin" {
+            source = FileHandle.standardInput
+        } else if let handle = FileHandle(forReadingAtPath: path) {
+            source = handle
+        } else {
+            throw CLIError.usage("\(path): cannot be opened for reading")
+        }
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "contactor-sync-\(UUID().uuidString).csv")
+        guard
+            FileManager.default.createFile(
+                atPath: copy.path, contents: nil, attributes: [.posixPermissions: 0o600]),
+            let handle = FileHandle(forWritingAtPath: copy.path)
+        else { throw CLIError.usage("\(path): cannot copy the input aside to read it twice") }
+        temporaryFiles.append(copy)
+        defer { try? handle.close() }
+        do {
+            while let chunk = try source.read(upToCount: 1 << 16), !chunk.isEmpty {
+                try handle.write(contentsOf: chunk)
+            }
+        } catch {
+            throw CLIError.usage("\(path): cannot be read: \(error.localizedDescription)")
+        }
+        return copy.path
     }
 
     /// The ledger at `path`.
@@ -430,7 +475,8 @@ extension Runtime {
         } catch {
             throw refusal(error)
         }
-        let writer = ListWriter(format: format, descriptor: provider.descriptor, region: options.region)
+        let writer = ListWriter(
+            format: format, descriptor: provider.descriptor, region: options.region)
         do {
             for try await draft in listing { writer.write(draft) }
         } catch {
@@ -447,7 +493,7 @@ extension Runtime {
     /// Runs `contactor validate`; returns the exit status.
     func validateFile(_ path: String) async throws -> Int32 {
         let provider = try settings.provider.map { _ in try selectedProvider() }
-        let reader = try openCSV(path)
+        let input = try openCSV(path)
         var options = RunOptions(region: settings.region)
         options.validators = try plugins.validators(named: settings.validators)
         if let mapping = settings.mapping {
@@ -457,7 +503,7 @@ extension Runtime {
         let client = ContactorClient(
             configuration: .init(transport: UnusedTransport(), providers: registry, logger: logger))
         let run = try await client.validate(
-            reader.records, provider: provider?.descriptor.name, options: options)
+            input, provider: provider?.descriptor.name, options: options)
         let writer = outputWriter()
         do {
             for try await outcome in run {
@@ -475,38 +521,21 @@ extension Runtime {
 
     // MARK: CSV
 
-    struct OpenedCSV {
-        var header: [String]
-        var records: CSVRecordReader
-        var estimatedRecords: Int?
-    }
-
-    func openCSV(_ path: String) throws -> OpenedCSV {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw CLIError.usage("\(path): no such file")
-        }
-        let reader = CSVRecordReader(path: path)
-        let header: [String]
+    /// Opens a CSV input once: a path, `-` or `/dev/stdin` for standard input, a FIFO or
+    /// `/dev/fd/N`. Its header is read (and checked) here; the records follow from the same
+    /// stream. An input that cannot be opened or read is a usage error.
+    func openCSV(_ path: String) throws -> CSVInput {
         do {
-            header = try reader.makeCursor().header
+            return try CSVInput.open(path: path)
         } catch {
             throw CLIError.usage(error.description)
         }
-        return OpenedCSV(
-            header: header, records: reader,
-            estimatedRecords: Console.stderrIsTerminal
-                ? Self.countLines(path).map { max(0, $0 - 1) } : nil)
     }
 
-    /// Counts newlines (an estimate of the records, for the progress bar's ETA).
-    static func countLines(_ path: String) -> Int? {
-        guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
-        defer { try? handle.close() }
-        var count = 0
-        while let chunk = try? handle.read(upToCount: 1 << 16), !chunk.isEmpty {
-            count += chunk.reduce(0) { $1 == 0x0A ? $0 + 1 : $0 }
-        }
-        return count
+    /// A progress bar over `input`'s bytes (only on a terminal; a stream of unknown size
+    /// shows counts and rate).
+    func progressBar(for input: CSVInput) -> ProgressBar {
+        ProgressBar(total: input.size, position: { input.bytesRead })
     }
 }
 

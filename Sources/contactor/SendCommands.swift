@@ -85,7 +85,8 @@ struct DeleteCommand: AsyncParsableCommand {
     func validate() throws {
         switch (file, phone.isEmpty) {
         case (nil, true):
-            throw ValidationError("give the contacts to delete: --phone N (repeatable) or a CSV file")
+            throw ValidationError(
+                "give the contacts to delete: --phone N (repeatable) or a CSV file")
         case (.some, false):
             throw ValidationError("give either --phone or a CSV file, not both")
         default: break
@@ -102,7 +103,8 @@ struct DeleteCommand: AsyncParsableCommand {
     func run() async throws {
         if let file {
             let flags = records.settings(sending.settings())
-            let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
+            let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags)
+            {
                 try await $0.deleteFile(
                     file, journalPath: journaling.journal, resume: journaling.resume,
                     ledgerPath: journaling.ledger)

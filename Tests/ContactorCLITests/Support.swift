@@ -60,14 +60,14 @@ enum CLI {
     /// stderr holds a progress bar (it is never a terminal here).
     static func run(
         _ arguments: [String], environment: [String: String] = [:], in directory: URL? = nil,
-        sourceLocation: SourceLocation = #_sourceLocation
+        input: Data? = nil, sourceLocation: SourceLocation = #_sourceLocation
     ) async throws -> CommandLineProcess.Result {
         let process = try CommandLineProcess.contactor(
             environment: environment.merging(["CONTACTOR_BUNDLED_PLUGINS": "/nonexistent"]) {
                 first, _ in first
             },
             workingDirectory: directory)
-        let result = try await process.run(arguments, timeout: .seconds(30))
+        let result = try await process.run(arguments, input: input, timeout: .seconds(120))
         for secret in Secret.all {
             #expect(
                 !result.stdout.contains(secret), "stdout of \(arguments) holds a secret",

@@ -193,6 +193,33 @@ import Testing
         #expect(outcomes.map(\.result.status) == [.added, .skipped, .skipped])
     }
 
+    @Test func anInputThatChangesBetweenItsTwoReadsDeletesNothing() async throws {
+        let setup = Setup()
+        _ = try await setup.sync(Self.people(10))
+        // First read (counting deletions): 8 rows; second read (sending): 9.
+        let reads = Locked(0)
+        let shifting = GeneratedRecords(count: 9) { index in
+            InputRecord(line: index + 2, columns: [("phone", mobiles(10)[index])])
+        }
+        struct Shifting: AsyncSequence, Sendable {
+            let base: GeneratedRecords
+            let reads: Locked<Int>
+            func makeAsyncIterator() -> GeneratedRecords.Iterator {
+                let read = reads.withLock { count -> Int in
+                    count += 1
+                    return count
+                }
+                return GeneratedRecords(count: read == 1 ? 8 : 9, make: base.make)
+                    .makeAsyncIterator()
+            }
+        }
+        let run = try await setup.client.sync(
+            Shifting(base: shifting, reads: reads), provider: "memory", list: "l",
+            ledger: setup.ledger, options: SyncOptions(deleteMissing: true, maxDeletes: 2))
+        await #expect(throws: ContactorError.self) { _ = try await collect(run) }
+        #expect(await setup.provider.contacts(in: "l").count == 10, "something was deleted")
+    }
+
     @Test func aPhoneTwiceInTheFileIsSentOnceNamingTheFirstLine() async throws {
         let setup = Setup()
         let outcomes = try await setup.sync(Self.people(2) + Self.people(1))

@@ -76,6 +76,9 @@ struct LedgerUse: Sendable {
     var deletesMissing: Bool
     /// The most deletions a sync may send; more are never sent.
     var maxDeletes: Int?
+    /// How many records the input held when its deletions were counted (the sync read it
+    /// once before): a different count now means it changed, and nothing is deleted.
+    var expectedRecords: Int?
 }
 
 /// The pipeline engine: reads the input, prepares records on every core, batches the
@@ -431,6 +434,14 @@ struct Engine: Sendable {
                     nextChunkToRoute += 1
                 }
                 let recordsRouted = exhausted && preparing == 0 && nextChunkToRoute == nextChunk
+                if recordsRouted, !deletionsDone, let expected = ledger?.expectedRecords,
+                    expected != nextSequence
+                {
+                    throw ContactorError(
+                        .invalidInput,
+                        "the input held \(expected) records when its deletions were counted and \(nextSequence) now: it changed, so nothing was deleted"
+                    )
+                }
                 // Then a sync's deletions, read from the ledger a page at a time.
                 while recordsRouted, !deletionsDone,
                     nextSequence - outcomes.base + Self.chunkSize <= window

@@ -98,14 +98,15 @@ extension ContactorClient {
         var run = options.run
         run.runInfo = nil
         run.resume = false
-        let engine = try makeSyncEngine(
+        var engine = try makeSyncEngine(
             provider: provider, list: list, ledger: ledger, options: options, run: run)
         guard let use = engine.ledger else { preconditionFailure("a sync has a ledger") }
         let lease = try await acquire(ledger, scope: use.scope)
         do {
             if options.deleteMissing, run.mode == .send || run.mode == .dryRun {
-                let deletions = try await countDeletions(
+                let (deletions, records) = try await countDeletions(
                     records, engine: engine, limit: options.maxDeletes)
+                engine.ledger?.expectedRecords = records
                 if deletions > options.maxDeletes {
                     throw ContactorError(
                         .tooManyDeletes,
@@ -177,8 +178,8 @@ extension ContactorClient {
     /// against the ledger's additions.
     private func countDeletions<Records: AsyncSequence & Sendable>(
         _ records: Records, engine: Engine, limit: Int
-    ) async throws -> Int where Records.Element == InputRecord {
-        guard let use = engine.ledger else { return 0 }
+    ) async throws -> (deletions: Int, records: Int?) where Records.Element == InputRecord {
+        guard let use = engine.ledger else { return (0, nil) }
         func additions(after phone: String?) async throws -> [LedgerEntry] {
             do {
                 return try await use.ledger.entries(
@@ -192,7 +193,7 @@ extension ContactorClient {
         var cursor: String?
         while total <= limit {
             let page = try await additions(after: cursor)
-            guard let last = page.last else { return total }
+            guard let last = page.last else { return (total, nil) }
             total += page.count
             cursor = last.phone
         }
@@ -210,7 +211,7 @@ extension ContactorClient {
         cursor = nil
         while true {
             let page = try await additions(after: cursor)
-            guard let last = page.last else { return deletions }
+            guard let last = page.last else { return (deletions, line) }
             deletions += page.lazy.filter { !phones.contains($0.phone) }.count
             cursor = last.phone
         }
