@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import ServiceContextModule
+import Tracing
 
 /// The library's front door: the one value an embedding program creates and keeps.
 ///
@@ -49,8 +51,15 @@ public struct ContactorClient: Sendable {
         public var middlewares: [any ClientMiddleware]
         /// How fast each provider account is sent to.
         public var rateLimit: RateLimitPolicy
+        /// Where metrics and traces go (the process's bootstrapped backends by default).
+        public var observability: Observability {
+            didSet { instruments = Instruments(observability) }
+        }
+        /// Where the rate limits are kept: the client's own token buckets by default; a
+        /// store shared by several processes keeps one limit per account across them.
+        public var rateLimiter: any RateLimitStore
         let clock: EngineClock
-        let limiter: RateLimiter
+        private(set) var instruments: Instruments
 
         /// Creates a configuration.
         /// - Parameters:
@@ -66,6 +75,7 @@ public struct ContactorClient: Sendable {
         ///     by default; the process environment is read only if you pass it).
         ///   - middlewares: Work around every request, outermost first.
         ///   - rateLimit: How fast each provider account is sent to.
+        ///   - observability: Where metrics and traces go.
         ///   - clock: The clock the retries and rate limits wait on; tests pass one whose
         ///     waits return at once.
         public init<C: Clock>(
@@ -75,7 +85,7 @@ public struct ContactorClient: Sendable {
             journal: (any RunJournal)? = nil,
             credentials: CredentialResolver = CredentialResolver(),
             middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .providerDefault,
-            clock: C
+            observability: Observability = Observability(), clock: C
         ) where C.Duration == Duration {
             self.transport = transport
             self.providers = providers
@@ -88,8 +98,10 @@ public struct ContactorClient: Sendable {
             self.credentials = credentials
             self.middlewares = middlewares
             self.rateLimit = rateLimit
+            self.observability = observability
+            self.instruments = Instruments(observability)
             self.clock = EngineClock(clock)
-            self.limiter = RateLimiter(clock: clock)
+            self.rateLimiter = RateLimiter(clock: clock)
         }
 
         /// Creates a configuration whose retries and rate limits wait on the system's
@@ -100,13 +112,15 @@ public struct ContactorClient: Sendable {
             preparationConcurrency: Int? = nil, logger: Logger = Logger(label: "contactor"),
             journal: (any RunJournal)? = nil,
             credentials: CredentialResolver = CredentialResolver(),
-            middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .providerDefault
+            middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .providerDefault,
+            observability: Observability = Observability()
         ) {
             self.init(
                 transport: transport, providers: providers, retry: retry,
                 concurrency: concurrency, preparationConcurrency: preparationConcurrency,
                 logger: logger, journal: journal, credentials: credentials,
-                middlewares: middlewares, rateLimit: rateLimit, clock: ContinuousClock())
+                middlewares: middlewares, rateLimit: rateLimit, observability: observability,
+                clock: ContinuousClock())
         }
     }
 
@@ -346,14 +360,17 @@ public struct ContactorClient: Sendable {
         let rateLimit = (options.rateLimit ?? configuration.rateLimit).limit(for: descriptor)
         var middlewares = configuration.middlewares
         if rateLimit != nil, options.mode == .send {
-            middlewares.append(RateLimitMiddleware(limiter: configuration.limiter))
+            middlewares.append(RateLimitMiddleware(limiter: configuration.rateLimiter))
         }
+        middlewares.append(ObservabilityMiddleware())
         let redactor = credentials.redactor
+        var request = RequestContext(
+            provider: descriptor.name, operation: operation, account: credentials.account,
+            rateLimit: rateLimit, redactor: redactor, logger: logger)
+        request.instruments = configuration.instruments
         let context = ProviderContext(
             pipeline: RequestPipeline(transport: configuration.transport, middlewares: middlewares),
-            request: RequestContext(
-                provider: descriptor.name, operation: operation, account: credentials.account,
-                rateLimit: rateLimit, redactor: redactor, logger: logger),
+            request: request,
             credentials: credentials, endpoint: options.endpoint ?? descriptor.defaultEndpoint,
             options: options.providerOptions, logger: logger, payloadHook: options.payloadHook,
             isDryRun: options.mode == .dryRun)
@@ -424,8 +441,10 @@ public struct ContactorClient: Sendable {
             engine.replay = ReplayWindow(journal: journal, run: id, finished: finished)
             engine.logger.info("resuming journal run \(id): \(finished.count) lines already done")
         }
+        let parent = ServiceContext.current ?? .topLevel
         let producer: ImportRun.Producer = { [engine, lease] channel in
-            await Self.produce(engine: engine, plan: plan, channel: channel, body: body)
+            await Self.produce(
+                engine: engine, plan: plan, parent: parent, channel: channel, body: body)
             await lease?.release()
         }
         return ImportRun(
@@ -490,8 +509,22 @@ public struct ContactorClient: Sendable {
     }
 
     private static func produce(
-        engine: Engine, plan: JournalPlan, channel: ImportRun.Channel, body: Body
+        engine: Engine, plan: JournalPlan, parent: ServiceContext, channel: ImportRun.Channel,
+        body: Body
     ) async {
+        var engine = engine
+        let instruments = engine.context.request.instruments
+        let name =
+            engine.ledger?.routes == true
+            ? "sync" : engine.mode == .validate ? "validate" : engine.operation.rawValue
+        let span = instruments?.tracer.startSpan("contactor.\(name)", context: parent)
+        let provider = engine.provider?.descriptor.name ?? ""
+        if let span {
+            span.attributes["contactor.provider"] = provider
+            span.attributes["contactor.list"] = engine.list
+            engine.context.request.serviceContext = span.context
+        }
+        defer { span?.end() }
         do {
             var journal: (any RunJournal)?
             var runID: Int64?
@@ -512,6 +545,7 @@ public struct ContactorClient: Sendable {
             var sawFailure = false
             try await body(engine) { chunk in
                 if chunk.contains(where: { $0.result.status == .failed }) { sawFailure = true }
+                instruments?.count(chunk, provider: provider, operation: engine.operation)
                 await channel.send(chunk)
                 try Task.checkCancellation()
             }
@@ -524,6 +558,8 @@ public struct ContactorClient: Sendable {
             }
             channel.finish()
         } catch {
+            span?.recordError(error)
+            span?.setStatus(SpanStatus(code: .error))
             channel.fail(error)
         }
     }

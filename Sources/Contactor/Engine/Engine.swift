@@ -612,7 +612,10 @@ struct Engine: Sendable {
             requests = log.requests.map { Redaction.redact($0, redactor: context.request.redactor) }
         case .send:
             if operation == .add { try await writeAhead(items) }
+            let started = ContinuousClock.now
             results = await deliver(contacts, operation)
+            context.request.instruments?.recordBatch(
+                started.duration(to: .now), provider: providerName, operation: operation)
             if operation == .update, ledger?.routes == true {
                 // The ledger disagrees with the provider (the contact was deleted there by
                 // hand): add it again, so the list holds what the input says.
@@ -732,6 +735,7 @@ struct Engine: Sendable {
                 return false
             }
             attempt += 1
+            context.request.instruments?.recordRetry(provider: providerName, operation: operation)
             return true
         }
         func gaveUp(_ error: ContactError) -> ContactError {

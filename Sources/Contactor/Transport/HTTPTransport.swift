@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Logging
+import ServiceContextModule
 
 /// What the pipeline knows about one request besides its head and body: who sends it,
 /// for which operation and account, which attempt it is, how long it may take, which
@@ -26,12 +27,17 @@ public struct RequestContext: Sendable {
     public var redactor: Redactor
     /// Where to log.
     public var logger: Logger
+    /// The trace context of the run the request belongs to: a request's span is its child.
+    public var serviceContext: ServiceContext
+    /// The client's metrics and tracer.
+    var instruments: Instruments?
 
     /// Creates a context.
     public init(
         provider: String = "", operation: ContactOperation = .add, account: String = "",
         attempt: Int = 1, timeout: Duration? = nil, rateLimit: RateLimit? = nil,
-        redactor: Redactor = .none, logger: Logger = Logger(label: "contactor")
+        redactor: Redactor = .none, logger: Logger = Logger(label: "contactor"),
+        serviceContext: ServiceContext = .topLevel
     ) {
         self.provider = provider
         self.operation = operation
@@ -41,6 +47,7 @@ public struct RequestContext: Sendable {
         self.rateLimit = rateLimit
         self.redactor = redactor
         self.logger = logger
+        self.serviceContext = serviceContext
     }
 }
 

@@ -47,10 +47,28 @@ public struct RateLimitPolicy: Sendable, Hashable {
     }
 }
 
+/// Where rate limits are kept: one per provider account, shared by everything that sends
+/// to that account through it (a client's tasks; with a shared store, several processes).
+///
+/// ## Implementation requirements
+/// - ``acquire(provider:account:limit:)`` returns when one request may go, never letting
+///   more than `limit` through per second and account across every caller of the store.
+/// - Be safe to call from many tasks at once.
+public protocol RateLimitStore: Sendable {
+    /// Waits until one request to `account` at `provider` may be sent.
+    /// - Throws: `CancellationError` when the task is cancelled while waiting.
+    func acquire(provider: String, account: String, limit: RateLimit) async throws
+
+    /// Tells the store the provider answered 429, asking to wait `retryAfter` if it said.
+    func didReceiveRateLimit(
+        provider: String, account: String, limit: RateLimit, retryAfter: Duration?) async
+}
+
 /// The token buckets of a client: one per provider and account, made on first use and
 /// shared by every run and task of the client, so that concurrent runs against one
-/// account keep to one limit together.
-public final class RateLimiter: Sendable {
+/// account keep to one limit together. The default ``RateLimitStore``; a store shared by
+/// several processes (ContactorPostgres) keeps one limit across them.
+public final class RateLimiter: RateLimitStore {
     private struct Key: Hashable {
         var provider: String
         var account: String
@@ -67,6 +85,17 @@ public final class RateLimiter: Sendable {
 
     /// Creates a limiter on the continuous clock.
     public convenience init() { self.init(clock: ContinuousClock()) }
+
+    public func acquire(provider: String, account: String, limit: RateLimit) async throws {
+        try await bucket(provider: provider, account: account, limit: limit).acquire()
+    }
+
+    public func didReceiveRateLimit(
+        provider: String, account: String, limit: RateLimit, retryAfter: Duration?
+    ) async {
+        await bucket(provider: provider, account: account, limit: limit)
+            .didReceiveRateLimit(retryAfter: retryAfter)
+    }
 
     /// The bucket of `account` at `provider` for `limit`.
     public func bucket(provider: String, account: String, limit: RateLimit) -> TokenBucket {
@@ -87,15 +116,15 @@ public final class RateLimiter: Sendable {
 /// A client puts one in front of its own middlewares when a run has a rate limit
 /// (``RequestContext/rateLimit``); requests without one pass straight through.
 public struct RateLimitMiddleware: ClientMiddleware {
-    /// Where the buckets are.
-    public let limiter: RateLimiter
+    /// Where the limits are kept.
+    public let limiter: any RateLimitStore
     private let now: @Sendable () -> Date
 
     /// Creates the middleware.
     /// - Parameters:
-    ///   - limiter: The buckets.
+    ///   - limiter: Where the limits are kept.
     ///   - now: The wall-clock time, to read `Retry-After` dates.
-    public init(limiter: RateLimiter, now: @escaping @Sendable () -> Date = { Date() }) {
+    public init(limiter: any RateLimitStore, now: @escaping @Sendable () -> Date = { Date() }) {
         self.limiter = limiter
         self.now = now
     }
@@ -108,12 +137,15 @@ public struct RateLimitMiddleware: ClientMiddleware {
         guard let limit = context.rateLimit else {
             return try await next(request, body, context)
         }
-        let bucket = limiter.bucket(
+        let start = ContinuousClock.now
+        try await limiter.acquire(
             provider: context.provider, account: context.account, limit: limit)
-        try await bucket.acquire()
+        context.instruments?.recordRateLimitWait(
+            start.duration(to: .now), provider: context.provider)
         let answer = try await next(request, body, context)
         if answer.0.status.code == 429 {
-            await bucket.didReceiveRateLimit(
+            await limiter.didReceiveRateLimit(
+                provider: context.provider, account: context.account, limit: limit,
                 retryAfter: answer.0.header("Retry-After").flatMap {
                     RetryAfter.parse($0, now: now())
                 })
