@@ -367,8 +367,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             }
             if isNotTLS(error) {
                 return permanent(
-                    "TLS handshake failed: the server does not speak TLS (is the endpoint "
-                        + "http:// rather than https://?)")
+                    "TLS handshake failed: the server does not speak TLS (an http:// "
+                        + "endpoint given as https://)")
             }
             return permanent("TLS failure: \(tlsReason(error))")
         case let error as NIOSSLExtraError:
@@ -376,8 +376,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         case let error as BoringSSLError:
             if isNotTLS(error) {
                 return permanent(
-                    "TLS handshake failed: the server does not speak TLS (is the endpoint "
-                        + "http:// rather than https://?)")
+                    "TLS handshake failed: the server does not speak TLS (an http:// "
+                        + "endpoint given as https://)")
             }
             return permanent("TLS failure: \(tlsReason(error))")
         case is NIOTooManyBytesError:
