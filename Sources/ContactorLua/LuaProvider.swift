@@ -323,7 +323,8 @@ public struct LuaProvider: ContactProvider {
             case .added, .updated, .deleted:
                 results.append(ContactResult(status: status, id: id))
             case .skipped:
-                let fallback: ContactError.Code = operation == .delete ? .notInList : .alreadyInList
+                let fallback: ContactError.Code =
+                    operation == .add ? .alreadyInList : .notInList
                 results.append(
                     .skipped(
                         error
