@@ -73,7 +73,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         ///     `NO_PROXY` (see ``ProxySettings``).
         public init(
             connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(20),
-            requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 8, idleTimeout: Duration = .seconds(60),
+            requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 8,
+            idleTimeout: Duration = .seconds(60),
             maxResponseBodySize: Int = 16 << 20, userAgent: String = ContactorVersion.userAgent,
             proxy: ProxySettings? = ProxySettings.fromEnvironment()
         ) {
@@ -253,7 +254,8 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         let what: String
         switch error {
         case is NIOTooManyBytesError:
-            what = "the response body is larger than \(bodyLimit) bytes (the limit); not read further"
+            what =
+                "the response body is larger than \(bodyLimit) bytes (the limit); not read further"
         case is HTTPParserError:
             what = "the response body could not be read (cut short or malformed)"
         default:

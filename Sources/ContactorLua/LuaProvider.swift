@@ -134,7 +134,8 @@ public struct LuaProvider: ContactProvider {
             let position = "contact \(index + 1)"
             guard let contact = item.stringMap, item.typeName == "table" else {
                 return bad(
-                    "returned \(position) = \(item.shortDescription); expected a table { phone = ... }")
+                    "returned \(position) = \(item.shortDescription); expected a table { phone = ... }"
+                )
             }
             if let unknown = contact.keys.sorted().first(where: {
                 !PluginKeys.listContact.contains($0)

@@ -358,7 +358,8 @@ public enum ProviderConformance {
             try await run.add([run.contact(run.numbers[2])], to: run.target.unknownList)
         }
         run.expect(
-            error?.code == .listNotFound, "expected list_not_found, got \(String(describing: error))")
+            error?.code == .listNotFound,
+            "expected list_not_found, got \(String(describing: error))")
     }
 
     /// `authFailure`: bad credentials fail the batch with `auth_failed`, and the error shows
@@ -373,7 +374,8 @@ public enum ProviderConformance {
         run.expect(
             error?.code == .authFailed, "expected auth_failed, got \(String(describing: error))")
         if let error {
-            for secret in run.target.badCredentials.secrets + run.target.context.credentials.secrets {
+            for secret in run.target.badCredentials.secrets + run.target.context.credentials.secrets
+            {
                 run.expect(
                     !error.description.contains(secret.reveal()), "the error shows a credential")
             }
@@ -499,7 +501,8 @@ public enum ProviderConformance {
         let number = run.numbers[8]
         guard await run.supports(.update, probe: number) else { return }
         let added = try await run.add([run.contact(number)])
-        run.expect(added.map(\.status) == [.added], "setup: \(number) should be added, got \(added)")
+        run.expect(
+            added.map(\.status) == [.added], "setup: \(number) should be added, got \(added)")
         var changed = run.contact(number, "Grace")
         changed.providerID = added.first?.id
         let results = try await run.update([changed])
@@ -527,7 +530,8 @@ public enum ProviderConformance {
             return
         }
         let added = try await run.add([run.contact(number)])
-        run.expect(added.map(\.status) == [.added], "setup: \(number) should be added, got \(added)")
+        run.expect(
+            added.map(\.status) == [.added], "setup: \(number) should be added, got \(added)")
         let wanted = digits(number.e164)
         var cursor: String?
         var found: ContactDraft?
@@ -549,7 +553,8 @@ public enum ProviderConformance {
             return
         }
         run.expect(
-            found.firstName == "Ada", "listed with first name \(String(describing: found.firstName)), not Ada")
+            found.firstName == "Ada",
+            "listed with first name \(String(describing: found.firstName)), not Ada")
     }
 
     // MARK: - Helpers
@@ -635,7 +640,8 @@ final class CheckRun {
                 ConformanceExchange(
                     operation: operation, list: list, sent: sent, received: received))
         } catch {
-            let text = (error as? ContactError).map { "threw \($0.code): \($0.message)" }
+            let text =
+                (error as? ContactError).map { "threw \($0.code): \($0.message)" }
                 ?? "threw \(type(of: error))"
             exchanges.append(
                 ConformanceExchange(operation: operation, list: list, sent: sent, received: [text]))
@@ -681,8 +687,11 @@ final class CheckRun {
         try await record(.list, list: target.list, sent: ["cursor=\(cursor ?? "nil")"]) {
             page = try await provider.list(target.list, cursor: cursor, context: target.context)
             return page.contacts.prefix(50).map {
-                [$0.phone, $0.firstName.map { "first_name=\($0)" }, $0.providerID.map { "id=\($0)" }]
-                    .compactMap { $0 }.joined(separator: " ")
+                [
+                    $0.phone, $0.firstName.map { "first_name=\($0)" },
+                    $0.providerID.map { "id=\($0)" },
+                ]
+                .compactMap { $0 }.joined(separator: " ")
             } + (page.contacts.count > 50 ? ["... \(page.contacts.count) contacts"] : [])
                 + ["next=\(page.next ?? "nil")"]
         }

@@ -75,7 +75,10 @@ import Testing
                             fields: ["vip": "yes", "score": "3"], providerID: "41")
                     ], next: "2"))
         let second = try await provider.list("vip", cursor: "2", context: context)
-        #expect(second == ContactPage(contacts: [ContactDraft(phone: "0698765432", providerID: "p-2")], next: nil))
+        #expect(
+            second
+                == ContactPage(
+                    contacts: [ContactDraft(phone: "0698765432", providerID: "p-2")], next: nil))
         _ = directory
     }
 
@@ -91,14 +94,24 @@ import Testing
         BadPage(lua: "return { next = 2 }", says: "without contacts"),
         BadPage(lua: "return { contacts = 'x' }", says: "not a list of contact tables"),
         BadPage(lua: "return { contacts = { 'x' } }", says: "contact 1 = "),
-        BadPage(lua: "return { contacts = { { first_name = 'Ada' } } }", says: "contact 1 without a phone"),
-        BadPage(lua: "return { contacts = { { phone = '+3361', frist_name = 'A' } } }", says: "did you mean `first_name`?"),
+        BadPage(
+            lua: "return { contacts = { { first_name = 'Ada' } } }",
+            says: "contact 1 without a phone"),
+        BadPage(
+            lua: "return { contacts = { { phone = '+3361', frist_name = 'A' } } }",
+            says: "did you mean `first_name`?"),
         BadPage(lua: "return { contacts = { { phone = true } } }", says: "phone = true"),
-        BadPage(lua: "return { contacts = { { phone = '+3361', fields = 3 } } }", says: "fields that is not a table"),
-        BadPage(lua: "return { contacts = {}, next = {} }", says: "expected a string, an integer or nil"),
+        BadPage(
+            lua: "return { contacts = { { phone = '+3361', fields = 3 } } }",
+            says: "fields that is not a table"),
+        BadPage(
+            lua: "return { contacts = {}, next = {} }", says: "expected a string, an integer or nil"
+        ),
     ]
 
-    @Test("A page of another shape is a plugin_error naming the file, the line and the problem", arguments: badPages)
+    @Test(
+        "A page of another shape is a plugin_error naming the file, the line and the problem",
+        arguments: badPages)
     func malformedPageIsAPluginError(_ bad: BadPage) async throws {
         let (provider, directory) = try await provider(bad.lua)
         await #expect {

@@ -47,7 +47,8 @@ final class BrevoFake: Sendable {
         state.withLock { state in
             state.contacts.values.first { $0.sms == e164 && $0.lists.contains(Int(list) ?? -1) }
                 .map { contact in
-                    contact.attributes.values.compactMap(\.stringValue) + [contact.email].compactMap { $0 }
+                    contact.attributes.values.compactMap(\.stringValue)
+                        + [contact.email].compactMap { $0 }
                 }
         }
     }
@@ -129,8 +130,12 @@ final class BrevoFake: Sendable {
                 }
                 let attributes = payload["attributes"]?.objectValue ?? [:]
                 state.contacts[contact.id]?.attributes.merge(attributes) { $1 }
-                if let sms = attributes["SMS"]?.stringValue { state.contacts[contact.id]?.sms = sms }
-                if let email = payload["email"]?.stringValue { state.contacts[contact.id]?.email = email }
+                if let sms = attributes["SMS"]?.stringValue {
+                    state.contacts[contact.id]?.sms = sms
+                }
+                if let email = payload["email"]?.stringValue {
+                    state.contacts[contact.id]?.email = email
+                }
                 return .status(204)
 
             case ("GET", 4, "contacts") where route[1] == "lists" && route[3] == "contacts":
@@ -157,7 +162,8 @@ final class BrevoFake: Sendable {
                                     "id": .int(Int64(contact.id)),
                                     "email": contact.email.map(JSONValue.string) ?? .null,
                                     "attributes": .object(contact.attributes),
-                                    "listIds": .array(contact.lists.sorted().map { .int(Int64($0)) }),
+                                    "listIds": .array(
+                                        contact.lists.sorted().map { .int(Int64($0)) }),
                                 ]
                             }),
                     ])

@@ -42,20 +42,25 @@ import Testing
 
     @Test func listReadsEveryPageByOffsetWithIds() async throws {
         let fake = BrevoFake()
-        let first = (0..<600).map { fake.seed("+336123\(String(format: "%05d", $0))", lists: [7]) }[0]
+        let first = (0..<600).map { fake.seed("+336123\(String(format: "%05d", $0))", lists: [7]) }[
+            0]
         fake.seed("+33698765432", lists: [8])
         try await withFake(fake.handler) { server, transport in
             let page = try await provider().list(
                 "7", cursor: nil, context: context(server, transport))
             #expect(page.next == nil)
             #expect(page.contacts.count == 600)
-            #expect(page.contacts.first == ContactDraft(phone: "+33612300000", providerID: String(first)))
-            #expect(server.requests.map(\.uri) == [
-                "/v3/contacts/lists/7/contacts?limit=500&offset=0",
-                "/v3/contacts/lists/7/contacts?limit=500&offset=500",
-            ])
+            #expect(
+                page.contacts.first
+                    == ContactDraft(phone: "+33612300000", providerID: String(first)))
+            #expect(
+                server.requests.map(\.uri) == [
+                    "/v3/contacts/lists/7/contacts?limit=500&offset=0",
+                    "/v3/contacts/lists/7/contacts?limit=500&offset=500",
+                ])
             await #expect {
-                _ = try await provider().list("999", cursor: nil, context: context(server, transport))
+                _ = try await provider().list(
+                    "999", cursor: nil, context: context(server, transport))
             } throws: { error in (error as? ContactError)?.code == .listNotFound }
         }
     }
@@ -72,9 +77,10 @@ import Testing
             #expect(results.map(\.status) == [.updated, .skipped])
             #expect(results[1].error?.code == .notInList)
             #expect(fake.attributes(of: mobiles[0].e164)?["FIRSTNAME"] == "Grace")
-            #expect(server.requests.map { "\($0.method) \($0.path)" } == [
-                "PUT /v3/contacts/\(id)", "PUT /v3/contacts/%2B33612345671",
-            ])
+            #expect(
+                server.requests.map { "\($0.method) \($0.path)" } == [
+                    "PUT /v3/contacts/\(id)", "PUT /v3/contacts/%2B33612345671",
+                ])
         }
     }
 

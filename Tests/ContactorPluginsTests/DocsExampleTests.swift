@@ -108,7 +108,9 @@ import Testing
             }
             let page = request.url.query ?? ""
             return page.contains("page=1")
-                ? .json(200, ["items": [["phone": "+33612345678", "first": "Ada", "id": 41]], "more": true])
+                ? .json(
+                    200,
+                    ["items": [["phone": "+33612345678", "first": "Ada", "id": 41]], "more": true])
                 : .json(200, ["items": [], "more": false])
         }
         let context = ProviderContext(
@@ -122,7 +124,10 @@ import Testing
         #expect(updated.map(\.status) == [.updated, .skipped])
         #expect(updated[1].error?.code == .notInList)
         let first = try await provider.list("vip", cursor: nil, context: context)
-        #expect(first.contacts == [ContactDraft(phone: "+33612345678", firstName: "Ada", providerID: "41")])
+        #expect(
+            first.contacts == [
+                ContactDraft(phone: "+33612345678", firstName: "Ada", providerID: "41")
+            ])
         #expect(first.next == "2")
         let second = try await provider.list("vip", cursor: first.next, context: context)
         #expect(second == ContactPage(contacts: [], next: nil))

@@ -138,7 +138,8 @@ final class TextmagicFake: Sendable {
                 contact.lastName = payload["lastName"]?.stringValue
                 contact.email = payload["email"]?.stringValue
                 state.contacts[id] = contact
-                return json(201, ["id": .int(Int64(id)), "href": .string("/api/v2/contacts/\(id)")])
+                return json(
+                    201, ["id": .int(Int64(id)), "href": .string("/api/v2/contacts/\(id)")])
 
             case ("GET", 3, "lists") where route[2] == "contacts":
                 guard let list = Int(route[1]), state.lists.contains(list) else {

@@ -47,14 +47,18 @@ import Testing
         fake.seed("+33698765432", lists: [200])
         let provider = try await provider()
         try await withFake(fake.handler) { server, transport in
-            let page = try await provider.list("100", cursor: nil, context: context(server, transport))
+            let page = try await provider.list(
+                "100", cursor: nil, context: context(server, transport))
             #expect(page.next == nil)
             #expect(page.contacts.count == 150)
-            #expect(page.contacts.first == ContactDraft(phone: "+33612300000", providerID: String(ids[0])))
-            #expect(server.requests.map(\.uri) == [
-                "/api/v2/lists/100/contacts?limit=100&page=1",
-                "/api/v2/lists/100/contacts?limit=100&page=2",
-            ])
+            #expect(
+                page.contacts.first
+                    == ContactDraft(phone: "+33612300000", providerID: String(ids[0])))
+            #expect(
+                server.requests.map(\.uri) == [
+                    "/api/v2/lists/100/contacts?limit=100&page=1",
+                    "/api/v2/lists/100/contacts?limit=100&page=2",
+                ])
             await #expect {
                 _ = try await provider.list("999", cursor: nil, context: context(server, transport))
             } throws: { error in (error as? ContactError)?.code == .listNotFound }
@@ -76,9 +80,10 @@ import Testing
             #expect(results[0].id == String(id))
             #expect(results[1].error?.code == .notInList)
             #expect(fake.values("100", mobiles[0].e164) == ["Grace", "Hopper"])
-            #expect(server.requests.map { "\($0.method) \($0.path)" } == [
-                "PUT /api/v2/contacts/\(id)", "GET /api/v2/contacts/phone/33612345671",
-            ])
+            #expect(
+                server.requests.map { "\($0.method) \($0.path)" } == [
+                    "PUT /api/v2/contacts/\(id)", "GET /api/v2/contacts/phone/33612345671",
+                ])
         }
     }
 

@@ -320,7 +320,9 @@ struct OctopushProviderTests {
     @Test(
         "An undocumented status (409, 418, a redirect) proves nothing: every contact failed, not thrown",
         arguments: [409, 418, 302], [ContactOperation.add, .delete])
-    func undocumentedStatusFailsEveryContact(_ status: Int, operation: ContactOperation)
+    func undocumentedStatusFailsEveryContact(
+        _ status: Int, operation: ContactOperation
+    )
         async throws
     {
         let transport = MockTransport { _ in
@@ -332,7 +334,10 @@ struct OctopushProviderTests {
             ? try await provider.add(contacts, to: "my_list", context: context(transport))
             : try await provider.delete(contacts, from: "my_list", context: context(transport))
         #expect(results.map(\.status) == [.failed, .failed])
-        #expect(results.allSatisfy { $0.error?.code == .providerError && $0.error?.isTransient == false })
+        #expect(
+            results.allSatisfy {
+                $0.error?.code == .providerError && $0.error?.isTransient == false
+            })
         #expect(results[0].error?.message.contains("Octopush says no") == true)
         #expect(results[0].error?.providerCode == "1234")
         #expect(transport.requests.count == 1)

@@ -21,10 +21,12 @@ import Testing
     }
 
     static func json(_ status: Int, _ body: String) -> MockResponse {
-        MockResponse(status: status, headers: ["Content-Type": "application/json"], body: Data(body.utf8))
+        MockResponse(
+            status: status, headers: ["Content-Type": "application/json"], body: Data(body.utf8))
     }
 
-    static func text(_ status: Int, _ body: String, headers: [String: String] = [:]) -> MockResponse {
+    static func text(_ status: Int, _ body: String, headers: [String: String] = [:]) -> MockResponse
+    {
         MockResponse(status: status, headers: headers, body: Data(body.utf8))
     }
 
@@ -62,10 +64,12 @@ import Testing
                 #"{"IDs": [1], "errors": [{"error": \#(j), "errorMsg": "Phone number 33612345679 is not valid \#(r.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))"}]}"#
             )
         },
-        Planted(provider: "smsgatewayapi", operation: .add, name: "400 error and errorMsg") { j, _ in
+        Planted(provider: "smsgatewayapi", operation: .add, name: "400 error and errorMsg") {
+            j, _ in
             json(400, #"{"error": \#(j), "errorMsg": \#(j)}"#)
         },
-        Planted(provider: "smsgatewayapi", operation: .add, name: "an ID that is the secret") { j, _ in
+        Planted(provider: "smsgatewayapi", operation: .add, name: "an ID that is the secret") {
+            j, _ in
             json(200, #"{"IDs": [\#(j), \#(j)]}"#)
         },
         Planted(provider: "smsgatewayapi", operation: .update, name: "404 errorMsg") { j, _ in
@@ -159,7 +163,9 @@ import Testing
         }
     }
 
-    @Test("A secret planted in an answer is never shown through a ContactorClient", arguments: planted)
+    @Test(
+        "A secret planted in an answer is never shown through a ContactorClient", arguments: planted
+    )
     func clientShowsNoSecret(_ planted: Planted) async throws {
         let credentials = Self.credentials[planted.provider]!
         let secret = credentials.values.first { $0.contains("/") }!
@@ -179,7 +185,9 @@ import Testing
                         // The client takes drafts; it does not carry providerID into the
                         // contact yet, so SMS Gateway API refuses these locally.
                         try await client.update(
-                            batch.map { ContactDraft(phone: $0.phone.e164, providerID: $0.providerID) },
+                            batch.map {
+                                ContactDraft(phone: $0.phone.e164, providerID: $0.providerID)
+                            },
                             provider: planted.provider, list: "5001")
                     default: try await client.add(batch, provider: planted.provider, list: "5001")
                     }

@@ -25,7 +25,8 @@ import Testing
 
     static let adapters: [Adapter] = [
         Adapter(
-            provider: AvosmsProvider(), credentials: ["id": "owner@example.org", "key": Secrets.avosms],
+            provider: AvosmsProvider(),
+            credentials: ["id": "owner@example.org", "key": Secrets.avosms],
             list: "1002"),
         Adapter(
             provider: OctopushProvider(),
@@ -51,7 +52,9 @@ import Testing
             response: MockResponse(
                 status: 200, headers: ["Content-Type": "text/html"],
                 body: Data("<html><body>Welcome to the portal</body></html>".utf8))),
-        Unreadable(name: "200 with garbage", response: MockResponse(status: 200, body: Data("\u{1}garbage\u{2}".utf8))),
+        Unreadable(
+            name: "200 with garbage",
+            response: MockResponse(status: 200, body: Data("\u{1}garbage\u{2}".utf8))),
         Unreadable(name: "200 with an empty body", response: MockResponse(status: 200)),
         Unreadable(
             name: "200 with truncated JSON",
@@ -62,13 +65,16 @@ import Testing
         Unreadable(name: "204 No Content", response: MockResponse(status: 204)),
         Unreadable(
             name: "302 to another host",
-            response: MockResponse(status: 302, headers: ["Location": "https://login.example.test/"])),
+            response: MockResponse(
+                status: 302, headers: ["Location": "https://login.example.test/"])),
     ]
 
     @Test(
         "An answer that proves nothing leaves every contact failed/provider_error, quoted, in one request",
         arguments: adapters, unreadable)
-    func unreadableAnswerIsFailedNotSplitOrSuccess(_ adapter: Adapter, _ answer: Unreadable)
+    func unreadableAnswerIsFailedNotSplitOrSuccess(
+        _ adapter: Adapter, _ answer: Unreadable
+    )
         async throws
     {
         let transport = MockTransport { _ in answer.response }
@@ -84,14 +90,17 @@ import Testing
             #expect(result.error?.code == .providerError, "\(result)")
             #expect(result.error?.isTransient == false, "\(result)")
         }
-        #expect(transport.requests.count == (adapter.provider.descriptor.batchSize(for: .add) == 1 ? size : 1))
+        #expect(
+            transport.requests.count
+                == (adapter.provider.descriptor.batchSize(for: .add) == 1 ? size : 1))
     }
 
     @Test("500 contacts answered with HTML end failed after one request, resumable, not split")
     func fiveHundredContactsAnsweredWithHTML() async throws {
         let transport = MockTransport { _ in
             MockResponse(
-                status: 200, headers: ["Content-Type": "text/html"], body: Data("<html>oops</html>".utf8))
+                status: 200, headers: ["Content-Type": "text/html"],
+                body: Data("<html>oops</html>".utf8))
         }
         let contacts = try (0..<500).map { index in
             Contact(phone: try PhoneNumber(parsing: "+336123\(String(format: "%05d", index))"))
@@ -146,7 +155,9 @@ import Testing
             (MockResponse(status: 200, body: Data("<html>ok?</html>".utf8)), .failed),
             (MockResponse(status: 302, headers: ["Location": "/login"]), .failed),
         ])
-    func octopushDeleteProof(_ response: MockResponse, _ expected: ContactResult.Status)
+    func octopushDeleteProof(
+        _ response: MockResponse, _ expected: ContactResult.Status
+    )
         async throws
     {
         let transport = MockTransport { _ in response }

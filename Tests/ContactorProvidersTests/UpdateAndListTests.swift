@@ -126,7 +126,9 @@ import Testing
             (MockResponse.json(200, ["status": "error", "code": "ERR_103"]), "list_not_found"),
             (MockResponse.json(200, ["status": "error", "code": "ERR_100"]), "auth_failed"),
             (
-                MockResponse(status: 200, headers: ["Content-Type": "text/html"], body: Data("<html>x</html>".utf8)),
+                MockResponse(
+                    status: 200, headers: ["Content-Type": "text/html"],
+                    body: Data("<html>x</html>".utf8)),
                 "provider_error"
             ),
         ])
@@ -257,9 +259,12 @@ import Testing
 
     @Test func smsPartnerUpdateIsRefusedWithoutTheReplaceOption() async throws {
         let provider = SMSPartnerProvider()
-        #expect(provider.checkList("5001", options: [:], for: .update)?.code == .unsupportedOperation)
+        #expect(
+            provider.checkList("5001", options: [:], for: .update)?.code == .unsupportedOperation)
         #expect(provider.checkList("5001", options: ["update": "replace"], for: .update) == nil)
-        #expect(provider.checkList("5001", options: ["update": "merge"], for: .update)?.code == .invalidField)
+        #expect(
+            provider.checkList("5001", options: ["update": "merge"], for: .update)?.code
+                == .invalidField)
         let transport = MockTransport.unreachable
         await #expect {
             _ = try await provider.update(
@@ -348,7 +353,8 @@ import Testing
             let page = URLComponents(url: request.url, resolvingAgainstBaseURL: false)?
                 .queryItems?.first { $0.name == "page" }?.value
             return page == "1"
-                ? Self.partnerPage(1, count: 20, total: 25) : Self.partnerPage(2, count: 5, total: 25)
+                ? Self.partnerPage(1, count: 20, total: 25)
+                : Self.partnerPage(2, count: 5, total: 25)
         }
         let context = Self.context(transport, provider: "smspartner", credentials: Self.partner)
         let first = try await SMSPartnerProvider().list("5001", cursor: nil, context: context)
@@ -358,12 +364,14 @@ import Testing
             first.contacts.first
                 == ContactDraft(
                     phone: "0612340000", firstName: "Ada", lastName: "Lovelace",
-                    birthday: "1815-12-10", fields: ["custom1": "c1", "url": "https://example.org"],
+                    birthday: "1815-12-10",
+                    fields: ["custom1": "c1", "url": "https://example.org"],
                     providerID: "100"))
         let second = try await SMSPartnerProvider().list("5001", cursor: "2", context: context)
         #expect(second.contacts.count == 5)
         #expect(second.next == nil)
-        let query = URLComponents(url: transport.requests[0].url, resolvingAgainstBaseURL: false)?
+        let query =
+            URLComponents(url: transport.requests[0].url, resolvingAgainstBaseURL: false)?
             .queryItems ?? []
         #expect(
             Set(query.map { "\($0.name)=\($0.value ?? "")" })

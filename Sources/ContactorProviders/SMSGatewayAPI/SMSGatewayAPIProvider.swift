@@ -227,7 +227,8 @@ public struct SMSGatewayAPIProvider: ContactProvider {
         let detail = ProviderSupport.quotedBody(response, context: context)
         let code = ProviderSupport.code(response.json?["error"], context: context)
         switch status {
-        case 204, 200...299 where ProviderSupport.isEmptyBody(response):
+        case 204,
+            200...299 where ProviderSupport.isEmptyBody(response):
             return batch.map { .updated(id: $0.providerID) }
         case 401, 403:
             throw ContactError(

@@ -77,7 +77,8 @@ enum SMSPartnerErrorCode {
             default: nil
             }
         return ContactError(
-            taxonomy, "smspartner: \(message)", providerCode: code.map { context.quote($0, limit: 40) },
+            taxonomy, "smspartner: \(message)",
+            providerCode: code.map { context.quote($0, limit: 40) },
             provider: SMSPartnerProvider.name, operation: operation, field: field)
     }
 }

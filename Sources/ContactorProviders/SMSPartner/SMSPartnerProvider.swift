@@ -519,7 +519,8 @@ public struct SMSPartnerProvider: ContactProvider {
                         .notInList,
                         "\(name) no longer knows contact \(context.quote(contactID, limit: 40)) "
                             + "(HTTP 404)",
-                        providerCode: ProviderSupport.code(response.json?["code"], context: context),
+                        providerCode: ProviderSupport.code(
+                            response.json?["code"], context: context),
                         provider: name, operation: operation))
             }
             let json: JSONValue
@@ -565,7 +566,8 @@ public struct SMSPartnerProvider: ContactProvider {
         var stop: ContactError?
         for (index, contact) in batch.enumerated() {
             guard case .found(let contactID) = found[index] else {
-                results[index] = Self.notFound(found[index], contact, list: list, operation: .update)
+                results[index] = Self.notFound(
+                    found[index], contact, list: list, operation: .update)
                 continue
             }
             if let stop {
