@@ -240,7 +240,7 @@ let package = Package(
             dependencies: [
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
-                "ContactorTesting",
+                "ContactorTesting", "ContactorTestServer",
             ]
         ),
         // The bulk engine end to end: real HTTP to the sandbox emulators, the CLI killed

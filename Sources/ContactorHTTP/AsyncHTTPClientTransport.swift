@@ -20,19 +20,31 @@ import NIOSSL
 ///   followed (a 3xx is returned as it is, so credentials never travel to another host).
 /// - TLS certificates are always verified.
 /// - A `User-Agent` naming Contactor and its version is added unless the request has one.
-/// - Failures are thrown as ``ContactError``: a refused, reset or closed connection is a
-///   transient `transport_error`; a timeout is a transient `timeout`; a TLS failure is a
-///   `transport_error` that is not transient. Messages name the method, host and path,
+/// - Every phase is bounded: ``Configuration/connectTimeout`` bounds the TCP connection,
+///   the proxy tunnel and the TLS handshake; ``Configuration/readTimeout`` bounds the wait
+///   for the answer's first byte and every silence after it; ``Configuration/requestTimeout``
+///   (or the request's own timeout) bounds the whole exchange, body included.
+/// - Failures are thrown as ``ContactError``: a refused, reset or closed connection, and an
+///   answer cut or unreadable (a body shorter than its `Content-Length`, one over
+///   ``Configuration/maxResponseBodySize``, bytes that are not HTTP) are transient
+///   `transport_error`s; a timeout is a transient `timeout`; a TLS failure (certificate,
+///   protocol, a server that does not speak TLS) is a `transport_error` that is not
+///   transient, and fails at the first handshake. Messages name the method, host and path,
 ///   never the query string, a header or a body.
-/// - It never retries by itself (connection establishment included): wrap it in a
-///   ``RetryingTransport`` for that.
+/// - It never retries by itself (connection establishment included): the engine retries.
 public final class AsyncHTTPClientTransport: HTTPTransport {
     /// How the transport connects and how long it waits.
     public struct Configuration: Sendable {
-        /// The longest time to establish a connection (TCP and TLS).
+        /// The longest time to establish a connection: the TCP connection, a proxy's
+        /// `CONNECT` tunnel and the TLS handshake together.
         public var connectTimeout: Duration
-        /// The longest time for a whole request, body included, when the request does not
-        /// set its own ``HTTPRequest/timeout``.
+        /// The longest silence while waiting for the answer, once the request is sent:
+        /// before its first byte, and between any two reads after it (a head or a body that
+        /// stops coming). A server that trickles bytes is bounded by ``requestTimeout``.
+        public var readTimeout: Duration
+        /// The longest time for a whole request, connection and body included, when the
+        /// request does not set its own (`RequestContext.timeout`): the single "request
+        /// timeout" a command line sets.
         public var requestTimeout: Duration
         /// The most connections kept open to one host.
         public var maxConnectionsPerHost: Int
@@ -49,7 +61,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         /// Creates a configuration.
         ///
         /// - Parameters:
-        ///   - connectTimeout: The longest time to establish a connection (10 s).
+        ///   - connectTimeout: The longest time to establish a connection, TLS included
+        ///     (10 s).
+        ///   - readTimeout: The longest silence while waiting for the answer (20 s).
         ///   - requestTimeout: The default longest time for a whole request (30 s).
         ///   - maxConnectionsPerHost: The most connections open to one host (8).
         ///   - idleTimeout: How long an unused connection stays open (60 s).
@@ -58,12 +72,14 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         ///   - proxy: The proxies; by default read from `HTTPS_PROXY`, `HTTP_PROXY` and
         ///     `NO_PROXY` (see ``ProxySettings``).
         public init(
-            connectTimeout: Duration = .seconds(10), requestTimeout: Duration = .seconds(30),
-            maxConnectionsPerHost: Int = 8, idleTimeout: Duration = .seconds(60),
+            connectTimeout: Duration = .seconds(10), readTimeout: Duration = .seconds(20),
+            requestTimeout: Duration = .seconds(30), maxConnectionsPerHost: Int = 8,
+            idleTimeout: Duration = .seconds(60),
             maxResponseBodySize: Int = 16 << 20, userAgent: String = ContactorVersion.userAgent,
             proxy: ProxySettings? = ProxySettings.fromEnvironment()
         ) {
             self.connectTimeout = connectTimeout
+            self.readTimeout = readTimeout
             self.requestTimeout = requestTimeout
             self.maxConnectionsPerHost = max(1, maxConnectionsPerHost)
             self.idleTimeout = idleTimeout
@@ -146,11 +162,19 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         }
         let limit = configuration.maxResponseBodySize
         let request0 = outgoing
+        let method = request.method.rawValue
         do {
             return try await Self.withTimeout(timeout) {
                 let response = try await client.execute(
                     request0, deadline: .now() + Self.timeAmount(timeout))
-                let body = try await response.body.collect(upTo: limit)
+                let body: ByteBuffer
+                do {
+                    body = try await response.body.collect(upTo: limit)
+                } catch {
+                    // The head arrived; what failed is the body: cut, too large, unreadable.
+                    throw Self.bodyError(
+                        for: error, method: method, url: url, timeout: timeout, bodyLimit: limit)
+                }
                 var fields = HTTPFields()
                 for header in response.headers {
                     if let name = HTTPField.Name(header.name) {
@@ -165,8 +189,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             }
         } catch {
             throw Self.contactError(
-                for: error, method: request.method.rawValue, url: url, timeout: timeout,
-                bodyLimit: limit)
+                for: error, method: method, url: url, timeout: timeout, bodyLimit: limit)
         }
     }
 
@@ -200,7 +223,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         }
         let clientConfiguration = HTTPClient.Configuration(
             tlsConfiguration: tls, redirectConfiguration: .disallow,
-            timeout: .init(connect: timeAmount(configuration.connectTimeout)),
+            timeout: .init(
+                connect: timeAmount(configuration.connectTimeout),
+                read: timeAmount(configuration.readTimeout)),
             connectionPool: pool, proxy: ahcProxy, decompression: .disabled)
         return HTTPClient(
             eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: clientConfiguration)
@@ -212,6 +237,40 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
 
     /// Thrown when the whole request, body included, outlasted its timeout.
     private struct TimedOut: Error {}
+
+    /// A failure while reading the body of an answer whose head had arrived: never the
+    /// request's contents, so always worth sending again later (transient), unless it is a
+    /// timeout or a cancellation, which keep their own meaning.
+    static func bodyError(
+        for error: any Error, method: String, url: URL, timeout: Duration, bodyLimit: Int
+    ) -> any Error {
+        if error is CancellationError || error is TimedOut { return error }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .cancelled: return error
+            default: break
+            }
+        }
+        let what: String
+        switch error {
+        case is NIOTooManyBytesError:
+            what =
+                "the response body is larger than \(bodyLimit) bytes (the limit); not read further"
+        case is HTTPParserError:
+            what = "the response body could not be read (cut short or malformed)"
+        default:
+            what = "the connection closed before the whole response body arrived"
+        }
+        return ContactError(
+            .transportError, "\(place(method, url)): \(what)", isTransient: true)
+    }
+
+    /// `POST host:port/path`: where a request went, without its query.
+    static func place(_ method: String, _ url: URL) -> String {
+        var target = url.host ?? "?"
+        if let port = url.port { target += ":\(port)" }
+        return "\(method) \(target)\(url.path)"
+    }
 
     private static func withTimeout<T: Sendable>(
         _ timeout: Duration, _ operation: @escaping @Sendable () async throws -> T
@@ -237,9 +296,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         if Task.isCancelled, let error = error as? HTTPClientError, error == .cancelled {
             return CancellationError()
         }
-        var target = url.host ?? "?"
-        if let port = url.port { target += ":\(port)" }
-        let place = "\(method) \(target)\(url.path)"
+        let place = place(method, url)
         func transient(_ what: String) -> ContactError {
             ContactError(.transportError, "\(place): \(what)", isTransient: true)
         }
@@ -310,19 +367,43 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             if case .uncleanShutdown = error {
                 return transient("connection closed uncleanly by the server")
             }
+            if isNotTLS(error) {
+                return permanent(
+                    "TLS handshake failed: the server does not speak TLS (an http:// "
+                        + "endpoint given as https://)")
+            }
             return permanent("TLS failure: \(tlsReason(error))")
         case let error as NIOSSLExtraError:
             return permanent("TLS failure: \(error)")
         case let error as BoringSSLError:
+            if isNotTLS(error) {
+                return permanent(
+                    "TLS handshake failed: the server does not speak TLS (an http:// "
+                        + "endpoint given as https://)")
+            }
             return permanent("TLS failure: \(tlsReason(error))")
         case is NIOTooManyBytesError:
-            return permanent("response body larger than \(bodyLimit) bytes")
+            return transient(
+                "the response body is larger than \(bodyLimit) bytes (the limit); not read further")
+        case is HTTPParserError:
+            // Bytes that are not an HTTP answer (garbage, another protocol, a cut head): the
+            // request may well have been fine, so this is not a refusal.
+            return transient("the answer is not readable HTTP")
         case let error as ContactError:
             return error
         default:
-            // An unknown error's description is not known to be free of secrets.
-            return permanent("unexpected error (\(type(of: error)))")
+            // An unknown error's description is not known to be free of secrets. Not knowing
+            // what failed, it is not taken for a refusal of the request's contents.
+            return transient("unexpected error (\(type(of: error)))")
         }
+    }
+
+    /// Whether a TLS error says the peer answered with something that is not TLS
+    /// (BoringSSL's `WRONG_VERSION_NUMBER`, `HTTP_REQUEST`, `PACKET_LENGTH_TOO_LONG`...).
+    static func isNotTLS(_ error: any Error) -> Bool {
+        let text = "\(error)"
+        return ["WRONG_VERSION_NUMBER", "HTTP_REQUEST", "HTTPS_PROXY_REQUEST", "UNKNOWN_PROTOCOL"]
+            .contains { text.contains($0) }
     }
 
     /// The short reasons BoringSSL gives (`CERTIFICATE_VERIFY_FAILED`), without its source

@@ -4,8 +4,8 @@ import Logging
 
 /// A contact provider written in Lua: a plugin with `kind = "provider"`.
 ///
-/// Each call runs the plugin's `add` or `delete` in a coroutine on a Lua state that no
-/// other call uses meanwhile (concurrent calls get their own states from a pool), so one
+/// Each call runs the plugin's `add`, `delete`, `update` or `list` in a coroutine on a Lua
+/// state that no other call uses meanwhile (concurrent calls get their own states from a pool), so one
 /// `LuaProvider` can serve many tasks at once. `ctx.http.request` goes through
 /// `context.transport` and may reach only the origins of `context.endpoint` and of the
 /// plugin's `hosts`.
@@ -53,17 +53,147 @@ public struct LuaProvider: ContactProvider {
         try await perform(.update, batch, list: list, context: context)
     }
 
-    private func perform(
-        _ operation: ContactOperation, _ batch: [Contact], list: String, context: ProviderContext
-    ) async throws -> [ContactResult] {
+    /// Reads one page of `list` with the plugin's `list(ctx, list, page)`: `page` is
+    /// `cursor` (`nil` for the first page), and the plugin returns
+    /// `{ contacts = { { phone = ..., first_name = ..., id = ... }, ... }, next = ... }`.
+    ///
+    /// - Throws: `unsupported_operation` when the plugin has no `list`; a `plugin_error`
+    ///   naming the file and line of `list` when it fails or returns another shape; and
+    ///   what its `ctx.http` calls throw (transient for 408, 429, 5xx and transport
+    ///   failures), as for ``add(_:to:context:)``.
+    public func list(
+        _ list: String, cursor: String?, context: ProviderContext
+    ) async throws -> ContactPage {
         let name = descriptor.name
-        guard descriptor.supports(operation) else { throw unsupported(operation) }
-        if batch.isEmpty { return [] }
+        guard descriptor.supports(.list) else { throw unsupported(.list) }
+        let (ctxinfo, callContext) = callInfo(.list, list: list, context: context)
+        let redactor = context.request.redactor
+        let values: [LuaValue]
+        do {
+            values = try await runtime.call(
+                "list", ctx: ctxinfo, [.text(list), cursor.map { .text($0) } ?? .nil],
+                context: callContext)
+        } catch {
+            if let structured = Self.structuredError(error, redactor: redactor) {
+                throw structured.attributed(to: name, operation: .list)
+            }
+            if let transport = error.transportError, error.kind == .runtime {
+                throw transport.attributed(to: name, operation: .list)
+            }
+            throw runtime.pluginError(
+                error, doing: "list", redactor: redactor, provider: name, operation: .list)
+        }
+        switch page(from: values.first ?? .nil) {
+        case .success(let page): return page
+        case .failure(let error): throw error
+        }
+    }
+
+    /// The page `list` returned, checked strictly.
+    private func page(from value: LuaValue) -> Result<ContactPage, ContactError> {
+        let name = descriptor.name
+        let line = PluginKeys.line(of: "list", in: runtime.source).map { ":\($0)" } ?? ""
+        func bad(_ problem: String) -> Result<ContactPage, ContactError> {
+            .failure(
+                ContactError(
+                    .pluginError,
+                    "plugin \(name) (\(runtime.displayPath)\(line)): list \(problem)",
+                    provider: name, operation: .list))
+        }
+        guard let table = value.stringMap, value.typeName == "table" else {
+            return bad(
+                "must return a table { contacts = { ... }, next = ... }; it returned "
+                    + value.shortDescription)
+        }
+        if let unknown = table.keys.sorted().first(where: { !PluginKeys.listPage.contains($0) }) {
+            return bad(
+                "returned a page with "
+                    + PluginKeys.unknownKey(unknown, known: PluginKeys.listPage))
+        }
+        var next: String?
+        switch table["next"] ?? .nil {
+        case .nil: next = nil
+        case .integer(let number): next = String(number)
+        case .string:
+            guard let text = table["next"]?.stringValue else {
+                return bad("returned a next that is not valid UTF-8")
+            }
+            next = text.isEmpty ? nil : text
+        case let other:
+            return bad(
+                "returned next = \(other.shortDescription); expected a string, an integer or nil")
+        }
+        guard let contactsValue = table["contacts"], !contactsValue.isNil else {
+            return bad("returned a page without contacts (use contacts = {} for an empty page)")
+        }
+        guard let items = contactsValue.arrayValue else {
+            return bad("returned contacts that is not a list of contact tables")
+        }
+        var contacts: [ContactDraft] = []
+        for (index, item) in items.enumerated() {
+            let position = "contact \(index + 1)"
+            guard let contact = item.stringMap, item.typeName == "table" else {
+                return bad(
+                    "returned \(position) = \(item.shortDescription); expected a table { phone = ... }"
+                )
+            }
+            if let unknown = contact.keys.sorted().first(where: {
+                !PluginKeys.listContact.contains($0)
+            }) {
+                return bad(
+                    "returned \(position) with "
+                        + PluginKeys.unknownKey(unknown, known: PluginKeys.listContact)
+                        + " (put custom fields in fields = { ... })")
+            }
+            var failure: String?
+            func text(_ key: String, _ element: LuaValue?) -> String? {
+                switch element ?? .nil {
+                case .nil: return nil
+                case .integer(let number): return String(number)
+                case .string:
+                    if let value = element?.stringValue { return value }
+                    failure = "\(position) has \(key) that is not valid UTF-8"
+                    return nil
+                case let other:
+                    failure =
+                        "\(position) has \(key) = \(other.shortDescription); expected a string"
+                    return nil
+                }
+            }
+            let phone = text("phone", contact["phone"])
+            var draft = ContactDraft(
+                phone: phone ?? "", firstName: text("first_name", contact["first_name"]),
+                lastName: text("last_name", contact["last_name"]),
+                email: text("email", contact["email"]),
+                birthday: text("birthday", contact["birthday"]),
+                civility: text("civility", contact["civility"]),
+                providerID: text("id", contact["id"]))
+            if let fieldsValue = contact["fields"], !fieldsValue.isNil {
+                guard let map = fieldsValue.stringMap, fieldsValue.typeName == "table" else {
+                    return bad("returned \(position) with fields that is not a table of names")
+                }
+                for key in map.keys.sorted() {
+                    draft.fields[key] = text("field \(key)", map[key])
+                }
+            }
+            if let failure { return bad("returned \(failure)") }
+            guard phone?.isEmpty == false else {
+                return bad("returned \(position) without a phone")
+            }
+            contacts.append(draft)
+        }
+        return .success(ContactPage(contacts: contacts, next: next))
+    }
+
+    /// The `ctx` table and the call context of one call for `operation` on `list`.
+    private func callInfo(
+        _ operation: ContactOperation, list: String, context: ProviderContext
+    ) -> (LuaValue, LuaCallContext) {
+        let name = descriptor.name
         var credentials: [String: LuaValue] = [:]
         for key in descriptor.credentialKeys {
             credentials[key] = .text(context.credentials[key] ?? "")
         }
-        let redactor = context.request.redactor
         var endpoint = context.endpoint.absoluteString
         while endpoint.hasSuffix("/") { endpoint.removeLast() }
         var origins: [String] = []
@@ -80,7 +210,18 @@ public struct LuaProvider: ContactProvider {
         ])
         let callContext = LuaCallContext(
             http: context, allowedOrigins: origins, logger: context.logger,
-            redactor: redactor, plugin: name)
+            redactor: context.request.redactor, plugin: name)
+        return (ctxinfo, callContext)
+    }
+
+    private func perform(
+        _ operation: ContactOperation, _ batch: [Contact], list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        let name = descriptor.name
+        guard descriptor.supports(operation) else { throw unsupported(operation) }
+        if batch.isEmpty { return [] }
+        let (ctxinfo, callContext) = callInfo(operation, list: list, context: context)
+        let redactor = context.request.redactor
         let values: [LuaValue]
         do {
             values = try await runtime.call(
@@ -183,7 +324,8 @@ public struct LuaProvider: ContactProvider {
             case .added, .updated, .deleted:
                 results.append(ContactResult(status: status, id: id))
             case .skipped:
-                let fallback: ContactError.Code = operation == .delete ? .notInList : .alreadyInList
+                let fallback: ContactError.Code =
+                    operation == .add ? .alreadyInList : .notInList
                 results.append(
                     .skipped(
                         error

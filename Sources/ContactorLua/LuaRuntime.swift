@@ -185,7 +185,7 @@ extension Contact {
         let count =
             3 + (phone.region == nil ? 0 : 1) + (firstName == nil ? 0 : 1)
             + (lastName == nil ? 0 : 1) + (email == nil ? 0 : 1) + (birthday == nil ? 0 : 1)
-            + (civility == nil ? 0 : 1)
+            + (civility == nil ? 0 : 1) + (providerID == nil ? 0 : 1)
         writer.writeMapHeader(count: count)
         writer.write("phone")
         writer.write(phone.e164)
@@ -221,9 +221,14 @@ extension Contact {
             writer.write("civility")
             writer.write(civility)
         }
+        if let providerID {
+            writer.write("id")
+            writer.write(providerID)
+        }
     }
 
-    /// The contact as a Lua table (`phone`, `first_name`, ..., `fields`, `region`, `type`).
+    /// The contact as a Lua table (`phone`, `first_name`, ..., `fields`, `region`, `type`,
+    /// and `id`, the provider's id, when known).
     var luaValue: LuaValue {
         var members: [String: LuaValue] = [
             "phone": .text(phone.e164), "type": .text(phone.type.rawValue),
@@ -235,6 +240,7 @@ extension Contact {
         if let email { members["email"] = .text(email) }
         if let birthday { members["birthday"] = .text(birthday.description) }
         if let civility { members["civility"] = .text(civility) }
+        if let providerID { members["id"] = .text(providerID) }
         return .record(members)
     }
 }

@@ -7,8 +7,7 @@ import Contactor
 /// (``luaSet(_:)``) and asks ``LuaHost`` for the message when a script uses another key,
 /// and ``LuaRaisedError`` checks `error{...}` tables. docs/plugins.md lists the same keys.
 enum PluginKeys {
-    /// The keys of a provider plugin's table. `update` and `list` are accepted (as
-    /// functions) for the operations the host is growing; they are not called yet.
+    /// The keys of a provider plugin's table.
     static let provider = [
         "kind", "name", "summary", "credentials", "endpoint", "hosts", "region", "batch_size",
         "fields", "custom_fields", "max_lengths", "rate_limit", "add", "delete", "update",
@@ -22,6 +21,12 @@ enum PluginKeys {
     static let batchSize = ["add", "delete", "update"]
     /// The keys of one result returned by `add`, `delete` (and later `update`).
     static let result = ["status", "id", "error", "message", "provider_code", "transient"]
+    /// The keys of the page `list(ctx, list, page)` returns: `{ contacts = {...}, next = ... }`.
+    static let listPage = ["contacts", "next"]
+    /// The keys of one contact of a listed page.
+    static let listContact = [
+        "phone", "first_name", "last_name", "email", "birthday", "civility", "fields", "id",
+    ]
     /// The provider functions whose return value is a list of results, checked by the
     /// prelude for unknown keys.
     static let resultFunctions = ["add", "delete", "update"]

@@ -413,6 +413,7 @@ struct PluginDeclaration {
         if isFunction("delete") { operations.insert(.delete) }
         if isFunction("update") { operations.insert(.update) }
         if operations.isEmpty { return fail("a provider plugin needs a function add or delete") }
+        if isFunction("list") { operations.insert(.list) }
         func strings(_ key: String) -> Result<[String]?, Problem> {
             guard let element = table[key], !element.isNil else { return .success(nil) }
             let line = PluginKeys.line(of: key, in: source)

@@ -97,7 +97,7 @@ struct PluginCommandTests {
                 "avosms", "octopush", "smsgatewayapi", "smspartner",
             ])
         let gateway = try #require(objects.first { $0["name"] as? String == "smsgatewayapi" })
-        #expect(gateway["operations"] as? [String] == ["add"])
+        #expect(gateway["operations"] as? [String] == ["add", "update"])
         #expect(
             gateway["credentials"] as? [String]
                 == ["CONTACTOR_SMSGATEWAYAPI_CLIENT_ID", "CONTACTOR_SMSGATEWAYAPI_CLIENT_SECRET"])

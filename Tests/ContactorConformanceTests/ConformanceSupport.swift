@@ -74,9 +74,18 @@ struct ProviderFixture: Sendable, CustomTestStringConvertible {
             "url": "https://example.org/ada", "shortUrlPartnr": "http://example.org/short",
         ], label: "smspartner")
 
+    /// SMS Partner with `update=replace`: an update deletes the contact and adds it again.
+    static let smsPartnerReplace = ProviderFixture(
+        name: "smspartner", list: "5001", unknownList: "9999", duplicateAddStatuses: [.skipped],
+        absentDeleteStatuses: [.skipped], options: ["update": "replace"],
+        fieldValues: [
+            "url": "https://example.org/ada", "shortUrlPartnr": "http://example.org/short",
+        ], label: "smspartner (update=replace)")
+
     /// Every fixture the conformance suite runs.
     static let all: [ProviderFixture] = [
         .avosms, .octopush, .octopushDoNotOverwrite, .smsGatewayAPI, .smsPartner,
+        .smsPartnerReplace,
     ]
 
     /// The demo credentials of this provider.

@@ -14,10 +14,14 @@ struct ProviderConformanceTests {
     )
         async throws
     {
-        let failures = try await withSandboxTransport { server, transport in
+        let report = try await withSandboxTransport { server, transport in
             let target = try conformanceTarget(fixture, server: server, transport: transport)
-            return try await ProviderConformance.run(check, on: target)
+            return try await ProviderConformance.report(check, on: target)
         }
-        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))")
+        #expect(report.passed, "\(report)")
+        #expect(report.check == check)
+        #expect(report.provider == fixture.name)
+        // Every check reports what it sent and received, unless it did not apply.
+        #expect(!report.exchanges.isEmpty || report.notApplicable != nil, "\(report)")
     }
 }

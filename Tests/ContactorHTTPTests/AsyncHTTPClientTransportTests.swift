@@ -215,7 +215,9 @@ struct AsyncHTTPClientTransportTests {
                 let error = try #require(await contactError(transport, request))
                 #expect(error.code == .transportError)
                 #expect(!error.isTransient)
-                #expect(error.message.hasPrefix("GET 127.0.0.1:\(server.port)/v1: TLS failure: "))
+                #expect(
+                    error.message.hasPrefix(
+                        "GET 127.0.0.1:\(server.port)/v1: TLS handshake failed: "))
                 #expect(!error.message.contains(".swift"))
                 #expect(!error.message.contains(".cc"))
                 assertNoLeak(error)

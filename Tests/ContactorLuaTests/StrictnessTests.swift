@@ -108,7 +108,7 @@ import Testing
         #expect(provider.descriptor.batchSize(for: .add) == 100)
         #expect(provider.descriptor.batchSize(for: .delete) == 10)
         #expect(provider.descriptor.batchSize(for: .update) == 50)
-        #expect(provider.descriptor.operations == [.add, .update])
+        #expect(provider.descriptor.operations == [.add, .update, .list])
     }
 
     @Test(arguments: [

@@ -9,7 +9,8 @@ import Synchronization
 /// 400 `invalid_parameter` for a bad SMS, 404 `document_not_found` for an unknown list),
 /// `GET /v3/contacts/{identifier}?identifierType=phone_id` (200 contact with `listIds`,
 /// or 404), `POST /v3/contacts/lists/{id}/contacts/remove {ids}` (201
-/// `{contacts: {success, failure}}`).
+/// `{contacts: {success, failure}}`), `PUT /v3/contacts/{id or SMS}` (204, 404), and
+/// `GET /v3/contacts/lists/{id}/contacts?limit=&offset=` (`{contacts, count}`).
 final class BrevoFake: Sendable {
     static let apiKey = "xkeysib-brevo-secret"
 
@@ -41,13 +42,26 @@ final class BrevoFake: Sendable {
         state.withLock { $0.contacts.values.first { $0.sms == e164 }?.attributes }
     }
 
+    /// The stored attribute values of the contact with SMS `e164` in `list`, or `nil`.
+    func values(_ list: String, _ e164: String) -> [String]? {
+        state.withLock { state in
+            state.contacts.values.first { $0.sms == e164 && $0.lists.contains(Int(list) ?? -1) }
+                .map { contact in
+                    contact.attributes.values.compactMap(\.stringValue)
+                        + [contact.email].compactMap { $0 }
+                }
+        }
+    }
+
     /// Stores a contact directly, as if imported at Brevo.
-    func seed(_ e164: String, lists: Set<Int>) {
+    @discardableResult
+    func seed(_ e164: String, lists: Set<Int>) -> Int {
         state.withLock { state in
             let id = state.nextID
             state.nextID += 1
             state.contacts[id] = Stored(
                 id: id, sms: e164, attributes: ["SMS": .string(e164)], lists: lists)
+            return id
         }
     }
 
@@ -104,6 +118,55 @@ final class BrevoFake: Sendable {
                     id: id, sms: sms, email: payload["email"]?.stringValue,
                     attributes: attributes, lists: Set(lists))
                 return json(201, ["id": .int(Int64(id))])
+
+            case ("PUT", 2, "contacts"):
+                let contact =
+                    request.query?.contains("identifierType=phone_id") == true
+                    ? state.contacts.values.first(where: { $0.sms == route[1] })
+                    : Int(route[1]).flatMap { state.contacts[$0] }
+                guard let contact else {
+                    return json(
+                        404, ["code": "document_not_found", "message": "Contact does not exist"])
+                }
+                let attributes = payload["attributes"]?.objectValue ?? [:]
+                state.contacts[contact.id]?.attributes.merge(attributes) { $1 }
+                if let sms = attributes["SMS"]?.stringValue {
+                    state.contacts[contact.id]?.sms = sms
+                }
+                if let email = payload["email"]?.stringValue {
+                    state.contacts[contact.id]?.email = email
+                }
+                return .status(204)
+
+            case ("GET", 4, "contacts") where route[1] == "lists" && route[3] == "contacts":
+                guard let list = Int(route[2]), state.lists.contains(list) else {
+                    return json(
+                        404, ["code": "document_not_found", "message": "List ID does not exist"])
+                }
+                var query: [String: String] = [:]
+                for pair in (request.query ?? "").split(separator: "&") {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    if parts.count == 2 { query[parts[0]] = parts[1] }
+                }
+                let offset = max(0, Int(query["offset"] ?? "0") ?? 0)
+                let limit = max(1, Int(query["limit"] ?? "50") ?? 50)
+                let members = state.contacts.values.filter { $0.lists.contains(list) }
+                    .sorted { $0.id < $1.id }
+                return json(
+                    200,
+                    [
+                        "count": .int(Int64(members.count)),
+                        "contacts": .array(
+                            members.dropFirst(offset).prefix(limit).map { contact in
+                                [
+                                    "id": .int(Int64(contact.id)),
+                                    "email": contact.email.map(JSONValue.string) ?? .null,
+                                    "attributes": .object(contact.attributes),
+                                    "listIds": .array(
+                                        contact.lists.sorted().map { .int(Int64($0)) }),
+                                ]
+                            }),
+                    ])
 
             case ("GET", 2, "contacts"):
                 guard request.query?.contains("identifierType=phone_id") == true,

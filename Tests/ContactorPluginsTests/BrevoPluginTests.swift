@@ -33,9 +33,54 @@ import Testing
                 list: "7", unknownList: "999", numbers: mobiles, invalidNumber: invalidNumber,
                 contains: { list, e164 in fake.contains(list, e164) },
                 // updateEnabled: adding a known number puts it in the list and updates it.
-                duplicateAddStatuses: [.updated])
-            let failures = try await ProviderConformance.run(check, on: target)
-            #expect(failures.isEmpty, "\(failures)")
+                duplicateAddStatuses: [.updated],
+                storedValues: { list, e164 in fake.values(list, e164) })
+            let report = try await ProviderConformance.report(check, on: target)
+            #expect(report.passed, "\(report)")
+        }
+    }
+
+    @Test func listReadsEveryPageByOffsetWithIds() async throws {
+        let fake = BrevoFake()
+        let first = (0..<600).map { fake.seed("+336123\(String(format: "%05d", $0))", lists: [7]) }[
+            0]
+        fake.seed("+33698765432", lists: [8])
+        try await withFake(fake.handler) { server, transport in
+            let page = try await provider().list(
+                "7", cursor: nil, context: context(server, transport))
+            #expect(page.next == nil)
+            #expect(page.contacts.count == 600)
+            #expect(
+                page.contacts.first
+                    == ContactDraft(phone: "+33612300000", providerID: String(first)))
+            #expect(
+                server.requests.map(\.uri) == [
+                    "/v3/contacts/lists/7/contacts?limit=500&offset=0",
+                    "/v3/contacts/lists/7/contacts?limit=500&offset=500",
+                ])
+            await #expect {
+                _ = try await provider().list(
+                    "999", cursor: nil, context: context(server, transport))
+            } throws: { error in (error as? ContactError)?.code == .listNotFound }
+        }
+    }
+
+    @Test func updatePutsTheAttributesByIdOrByNumber() async throws {
+        let fake = BrevoFake()
+        let id = fake.seed(mobiles[0].e164, lists: [7])
+        try await withFake(fake.handler) { server, transport in
+            var known = Contact(phone: mobiles[0], firstName: "Grace")
+            known.providerID = String(id)
+            let results = try await provider().update(
+                [known, Contact(phone: mobiles[1], firstName: "X")], in: "7",
+                context: context(server, transport))
+            #expect(results.map(\.status) == [.updated, .skipped])
+            #expect(results[1].error?.code == .notInList)
+            #expect(fake.attributes(of: mobiles[0].e164)?["FIRSTNAME"] == "Grace")
+            #expect(
+                server.requests.map { "\($0.method) \($0.path)" } == [
+                    "PUT /v3/contacts/\(id)", "PUT /v3/contacts/%2B33612345671",
+                ])
         }
     }
 

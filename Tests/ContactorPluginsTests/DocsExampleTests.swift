@@ -45,7 +45,7 @@ import Testing
     /// The markers the tests below cover.
     static let covered: Set<String> = [
         "tutorial-acme", "provider-reference", "contact", "http-request", "results", "mapping",
-        "validator", "ctx-log", "http-pages",
+        "validator", "ctx-log", "http-pages", "provider-update-list",
     ]
 
     /// Writes `source` as `kind/name.lua` in a fresh directory and loads that directory.
@@ -94,6 +94,43 @@ import Testing
         #expect(
             try await provider.delete(contacts, from: "1", context: context)
                 == [.deleted(), .deleted()])
+    }
+
+    @Test func theUpdateAndListExampleUpdatesByIdAndPagesWithNext() async throws {
+        let plugins = try await Self.load(
+            try Self.block("provider-update-list"), as: "providers/pager.lua")
+        let provider = try #require(plugins.providers["pager"])
+        #expect(provider.descriptor.operations == [.add, .update, .list])
+        #expect(provider.descriptor.batchSize(for: .update) == 10)
+        let transport = MockTransport { request in
+            if request.method == "PUT" {
+                return MockResponse(status: request.url.path == "/contacts/41" ? 200 : 404)
+            }
+            let page = request.url.query ?? ""
+            return page.contains("page=1")
+                ? .json(
+                    200,
+                    ["items": [["phone": "+33612345678", "first": "Ada", "id": 41]], "more": true])
+                : .json(200, ["items": [], "more": false])
+        }
+        let context = ProviderContext(
+            transport: transport, credentials: Credentials(provider: "pager", [:]),
+            endpoint: provider.descriptor.defaultEndpoint)
+        var known = Contact(phone: mobiles[0], firstName: "Grace")
+        known.providerID = "41"
+        var unknown = Contact(phone: mobiles[1])
+        unknown.providerID = "42"
+        let updated = try await provider.update([known, unknown], in: "vip", context: context)
+        #expect(updated.map(\.status) == [.updated, .skipped])
+        #expect(updated[1].error?.code == .notInList)
+        let first = try await provider.list("vip", cursor: nil, context: context)
+        #expect(
+            first.contacts == [
+                ContactDraft(phone: "+33612345678", firstName: "Ada", providerID: "41")
+            ])
+        #expect(first.next == "2")
+        let second = try await provider.list("vip", cursor: first.next, context: context)
+        #expect(second == ContactPage(contacts: [], next: nil))
     }
 
     @Test func theContactExampleIsAValidLuaTableWithTheDocumentedKeys() async throws {

@@ -33,8 +33,8 @@ func phone(_ text: String) -> PhoneNumber { try! PhoneNumber(parsing: text) }
 /// A number libphonenumber refuses, built without checks (for `invalid_phone` paths).
 let invalidNumber = PhoneNumber(e164: "+3361234", region: "FR", countryCode: 33, type: .unknown)
 
-/// Six and more valid French mobile numbers.
-let mobiles = (0..<10).map { phone("+3361234567\($0)") }
+/// Twelve valid French mobile numbers, +33612345670 to +33612345681.
+let mobiles = (0..<12).map { phone("+33612345\(670 + $0)") }
 
 /// A JSON reply.
 func json(_ status: Int, _ body: JSONValue) -> ScriptedReply {

@@ -7,7 +7,9 @@ import Synchronization
 /// `X-TM-Username` / `X-TM-Key` auth, `POST /api/v2/contacts` (201 `{id, href}`; 400
 /// `{code, message, errors: {fields: {...}}}`), `GET /api/v2/contacts/phone/{phone}`
 /// (200 contact with `lists`, or 404), `DELETE /api/v2/contacts/{id}` (204),
-/// `PUT` / `DELETE /api/v2/lists/{id}/contacts` with `{contacts: "1,2"}`.
+/// `PUT` / `DELETE /api/v2/lists/{id}/contacts` with `{contacts: "1,2"}`,
+/// `PUT /api/v2/contacts/{id}` (201 `{id, href}`, 404), and
+/// `GET /api/v2/lists/{id}/contacts?page=&limit=` (`{page, limit, pageCount, resources}`).
 final class TextmagicFake: Sendable {
     static let username = "ada"
     static let apiKey = "tm-secret-key"
@@ -35,6 +37,15 @@ final class TextmagicFake: Sendable {
             state.contacts.values.contains {
                 "+" + $0.phone == e164 && $0.lists.contains(Int(list) ?? -1)
             }
+        }
+    }
+
+    /// The values stored for the number `e164` in list `list`, or `nil`.
+    func values(_ list: String, _ e164: String) -> [String]? {
+        state.withLock { state in
+            state.contacts.values.first {
+                "+" + $0.phone == e164 && $0.lists.contains(Int(list) ?? -1)
+            }.map { [$0.firstName, $0.lastName, $0.email].compactMap { $0 } }
         }
     }
 
@@ -115,6 +126,48 @@ final class TextmagicFake: Sendable {
                         "lists": .array(
                             contact.lists.sorted().map {
                                 ["id": .int(Int64($0)), "name": .string("List \($0)")]
+                            }),
+                    ])
+
+            case ("PUT", 2, "contacts"):
+                guard let id = Int(route[1]), var contact = state.contacts[id] else {
+                    return json(404, ["code": 404, "message": "Contact not found"])
+                }
+                if let digits = payload["phone"]?.stringValue { contact.phone = digits }
+                contact.firstName = payload["firstName"]?.stringValue
+                contact.lastName = payload["lastName"]?.stringValue
+                contact.email = payload["email"]?.stringValue
+                state.contacts[id] = contact
+                return json(
+                    201, ["id": .int(Int64(id)), "href": .string("/api/v2/contacts/\(id)")])
+
+            case ("GET", 3, "lists") where route[2] == "contacts":
+                guard let list = Int(route[1]), state.lists.contains(list) else {
+                    return json(404, ["code": 404, "message": "List not found"])
+                }
+                var query: [String: String] = [:]
+                for pair in (request.query ?? "").split(separator: "&") {
+                    let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                    if parts.count == 2 { query[parts[0]] = parts[1] }
+                }
+                let page = max(1, Int(query["page"] ?? "1") ?? 1)
+                let limit = max(1, Int(query["limit"] ?? "10") ?? 10)
+                let members = state.contacts.values.filter { $0.lists.contains(list) }
+                    .sorted { $0.id < $1.id }
+                let slice = members.dropFirst((page - 1) * limit).prefix(limit)
+                return json(
+                    200,
+                    [
+                        "page": .int(Int64(page)), "limit": .int(Int64(limit)),
+                        "pageCount": .int(Int64((members.count + limit - 1) / limit)),
+                        "resources": .array(
+                            slice.map { contact in
+                                [
+                                    "id": .int(Int64(contact.id)), "phone": .string(contact.phone),
+                                    "firstName": contact.firstName.map(JSONValue.string) ?? .null,
+                                    "lastName": contact.lastName.map(JSONValue.string) ?? .null,
+                                    "email": contact.email.map(JSONValue.string) ?? .string(""),
+                                ]
                             }),
                     ])
 

@@ -32,9 +32,58 @@ import Testing
                 badCredentials: Credentials(
                     provider: "textmagic", ["username": "ada", "api_key": "wrong-key"]),
                 list: "100", unknownList: "999", numbers: mobiles, invalidNumber: invalidNumber,
-                contains: { list, e164 in fake.contains(list, e164) })
-            let failures = try await ProviderConformance.run(check, on: target)
-            #expect(failures.isEmpty, "\(failures)")
+                contains: { list, e164 in fake.contains(list, e164) },
+                storedValues: { list, e164 in fake.values(list, e164) })
+            let report = try await ProviderConformance.report(check, on: target)
+            #expect(report.passed, "\(report)")
+        }
+    }
+
+    @Test func listReadsEveryPageOfTheListWithIds() async throws {
+        let fake = TextmagicFake()
+        let ids = (0..<150).map { index in
+            fake.seed("+336123\(String(format: "%05d", index))", lists: [100])
+        }
+        fake.seed("+33698765432", lists: [200])
+        let provider = try await provider()
+        try await withFake(fake.handler) { server, transport in
+            let page = try await provider.list(
+                "100", cursor: nil, context: context(server, transport))
+            #expect(page.next == nil)
+            #expect(page.contacts.count == 150)
+            #expect(
+                page.contacts.first
+                    == ContactDraft(phone: "+33612300000", providerID: String(ids[0])))
+            #expect(
+                server.requests.map(\.uri) == [
+                    "/api/v2/lists/100/contacts?limit=100&page=1",
+                    "/api/v2/lists/100/contacts?limit=100&page=2",
+                ])
+            await #expect {
+                _ = try await provider.list("999", cursor: nil, context: context(server, transport))
+            } throws: { error in (error as? ContactError)?.code == .listNotFound }
+        }
+    }
+
+    @Test func updatePutsTheContactByItsIdAndSkipsOneNotInTheList() async throws {
+        let fake = TextmagicFake()
+        let id = fake.seed(mobiles[0].e164, lists: [100])
+        fake.seed(mobiles[1].e164, lists: [200])
+        let provider = try await provider()
+        try await withFake(fake.handler) { server, transport in
+            var known = Contact(phone: mobiles[0], firstName: "Grace", lastName: "Hopper")
+            known.providerID = String(id)
+            let results = try await provider.update(
+                [known, Contact(phone: mobiles[1], firstName: "X")], in: "100",
+                context: context(server, transport))
+            #expect(results.map(\.status) == [.updated, .skipped])
+            #expect(results[0].id == String(id))
+            #expect(results[1].error?.code == .notInList)
+            #expect(fake.values("100", mobiles[0].e164) == ["Grace", "Hopper"])
+            #expect(
+                server.requests.map { "\($0.method) \($0.path)" } == [
+                    "PUT /api/v2/contacts/\(id)", "GET /api/v2/contacts/phone/33612345671",
+                ])
         }
     }
 

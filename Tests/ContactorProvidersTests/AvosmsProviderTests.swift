@@ -50,7 +50,7 @@ struct AvosmsProviderTests {
         #expect(descriptor.defaultRegion == "FR")
         #expect(descriptor.batchSize(for: .add) == 1)
         #expect(descriptor.batchSize(for: .delete) == 1)
-        #expect(descriptor.operations == [.add, .delete])
+        #expect(descriptor.operations == [.add, .delete, .update, .list])
         #expect(
             Set(descriptor.standardFields)
                 == ["first_name", "last_name", "email", "birthday", "civility"])

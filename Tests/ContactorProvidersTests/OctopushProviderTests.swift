@@ -65,7 +65,7 @@ struct OctopushProviderTests {
         #expect(descriptor.defaultRegion == "FR")
         #expect(descriptor.batchSize(for: .add) == 200)
         #expect(descriptor.batchSize(for: .delete) == 200)
-        #expect(descriptor.operations == [.add, .delete])
+        #expect(descriptor.operations == [.add, .delete, .update])
         #expect(descriptor.standardFields == ["first_name", "last_name"])
         #expect(descriptor.customFields == ["param1", "param2", "param3", "param4", "param5"])
     }
@@ -285,7 +285,8 @@ struct OctopushProviderTests {
             context: context(MockTransport { _ in MockResponse(status: 201, body: body) }))
         #expect(results.map(\.status) == [.failed, .failed])
         #expect(results.allSatisfy { $0.error?.code == .providerError })
-        #expect(results[0].error?.message.contains("without an items list") == true)
+        #expect(results[0].error?.message.contains("cannot read") == true)
+        #expect(results[0].error?.isTransient == false)
     }
 
     @Test func unknownItemStatusFailsThatContact() async throws {
@@ -314,8 +315,33 @@ struct OctopushProviderTests {
         .init(status: 429, code: .rateLimited, transient: true, retryAfter: .seconds(5)),
         .init(status: 500, code: .providerError, transient: true, retryAfter: .seconds(5)),
         .init(status: 503, code: .providerError, transient: true, retryAfter: .seconds(5)),
-        .init(status: 409, code: .providerError, transient: false),
     ]
+
+    @Test(
+        "An undocumented status (409, 418, a redirect) proves nothing: every contact failed, not thrown",
+        arguments: [409, 418, 302], [ContactOperation.add, .delete])
+    func undocumentedStatusFailsEveryContact(
+        _ status: Int, operation: ContactOperation
+    )
+        async throws
+    {
+        let transport = MockTransport { _ in
+            .json(status, ["message": "Octopush says no", "code": 1234])
+        }
+        let contacts = try docContacts()
+        let results =
+            operation == .add
+            ? try await provider.add(contacts, to: "my_list", context: context(transport))
+            : try await provider.delete(contacts, from: "my_list", context: context(transport))
+        #expect(results.map(\.status) == [.failed, .failed])
+        #expect(
+            results.allSatisfy {
+                $0.error?.code == .providerError && $0.error?.isTransient == false
+            })
+        #expect(results[0].error?.message.contains("Octopush says no") == true)
+        #expect(results[0].error?.providerCode == "1234")
+        #expect(transport.requests.count == 1)
+    }
 
     @Test(arguments: httpCases, [ContactOperation.add, .delete])
     func httpFailureThrowsForTheBatch(
@@ -576,13 +602,15 @@ struct OctopushProviderTests {
                 let transport = MockTransport { _ in body }
                 for operation in [ContactOperation.add, .delete] {
                     do {
-                        _ =
+                        let results =
                             operation == .add
                             ? try await provider.add(
                                 try docContacts(), to: "l", context: context(transport))
                             : try await provider.delete(
                                 try docContacts(), from: "l", context: context(transport))
-                        Issue.record("HTTP \(status) did not throw")
+                        // An undocumented status (418) fails each contact instead.
+                        #expect(status == 418, "HTTP \(status) did not throw")
+                        seen += results.compactMap(\.error).prefix(1)
                     } catch let error as ContactError {
                         seen.append(error)
                     }

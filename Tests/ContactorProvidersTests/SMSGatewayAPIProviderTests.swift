@@ -328,7 +328,7 @@ import Testing
         #expect(descriptor.credentialKeys == ["client_id", "client_secret"])
         #expect(descriptor.defaultEndpoint.absoluteString == "https://api.smsgatewayapi.com")
         #expect(descriptor.defaultRegion == nil)
-        #expect(descriptor.operations == [.add])
+        #expect(descriptor.operations == [.add, .update])
         #expect(descriptor.batchSize(for: .add) == 100)
         #expect(descriptor.standardFields == ["first_name", "last_name", "birthday"])
         #expect(

@@ -457,7 +457,7 @@ import Testing
         // https, although the docs mix http and https: the API key travels in the body.
         #expect(descriptor.defaultEndpoint.absoluteString == "https://api.smspartner.fr")
         #expect(descriptor.defaultRegion == "FR")
-        #expect(descriptor.operations == [.add, .delete])
+        #expect(descriptor.operations == [.add, .delete, .update, .list])
         #expect(descriptor.batchSize(for: .add) == 500)
         #expect(descriptor.batchSize(for: .delete) == 100)
         #expect(descriptor.standardFields == ["first_name", "last_name", "birthday"])

@@ -35,6 +35,20 @@
 --         400 "already removed / does not exist"  -> skipped (not_in_list)
 --         404                                     -> the batch fails: list_not_found
 --
+-- update: PUT /v3/contacts/{id} (contact.id, which the ledger records from the add), or
+-- PUT /v3/contacts/{+33612345678, percent-encoded}?identifierType=phone_id without it,
+-- { email?, attributes = { SMS, FIRSTNAME, LASTNAME } } (list memberships unchanged)
+--   204                                    -> updated
+--   404                                    -> skipped (not_in_list)
+--   400 with a message about the phone/SMS -> rejected (invalid_phone); other 400 invalid_field
+--
+-- list: GET /v3/contacts/lists/{list}/contacts?limit=500&offset=N, every page
+-- (ctx.http.pages, offsets)
+--   200 { contacts = [{ id, email, attributes = { SMS, FIRSTNAME, LASTNAME } }], count }
+--                                          -> one page of contacts (those with an SMS)
+--   401, 403 -> auth_failed; 404 -> list_not_found; 429 -> rate_limited (transient);
+--   other -> provider_error (transient for 5xx)
+--
 -- Errors come as { code, message } (code is a word such as "invalid_parameter").
 
 local function headers(ctx)
@@ -157,6 +171,54 @@ local function delete_one(ctx, list, contact)
   return other_failure(res)
 end
 
+local function update_one(ctx, list, contact)
+  local url, query
+  if contact.id ~= nil then
+    url = ctx.endpoint .. "/v3/contacts/" .. percent(tostring(contact.id))
+  else
+    url = ctx.endpoint .. "/v3/contacts/" .. percent(contact.phone)
+    query = { identifierType = "phone_id" }
+  end
+  local res = ctx.http.request {
+    method = "PUT", url = url, query = query, headers = headers(ctx),
+    json = {
+      email = contact.email,
+      attributes = { SMS = contact.phone, FIRSTNAME = contact.first_name, LASTNAME = contact.last_name },
+    },
+  }
+  if res.status == 401 or res.status == 403 then check_batch_failure(res, list) end
+  if res.status == 204 or res.status == 200 then
+    return { status = "updated", id = contact.id }
+  elseif res.status == 404 then
+    return { status = "skipped", error = "not_in_list", provider_code = code_of(res),
+             message = "not a Brevo contact: " .. message_of(res) }
+  elseif res.status == 400 then
+    local code, message = code_of(res) or "400", message_of(res)
+    local lower = message:lower()
+    if lower:find("sms", 1, true) or lower:find("phone", 1, true) then
+      return { status = "rejected", error = "invalid_phone", provider_code = code, message = message }
+    end
+    return { status = "rejected", error = "invalid_field", provider_code = code, message = message }
+  end
+  return other_failure(res)
+end
+
+local function check_list_page(list)
+  return function(res)
+    if res.status >= 200 and res.status < 300 then
+      if type(res.json) ~= "table" or type(res.json.contacts) ~= "table" then
+        error({ code = "provider_error",
+                message = "Brevo answered the contacts of list " .. list .. " without contacts" })
+      end
+      return
+    end
+    check_batch_failure(res, list)
+    local failure = other_failure(res)
+    error({ code = failure.error, transient = failure.transient,
+            provider_code = failure.provider_code, message = failure.message })
+  end
+end
+
 local function check_list(list)
   if not list:match("^%d+$") then
     error({ code = "list_not_found", message = "a Brevo list is a numeric id, not '" .. list .. "'" })
@@ -186,5 +248,40 @@ return {
     local results = {}
     for i, contact in ipairs(contacts) do results[i] = delete_one(ctx, list, contact) end
     return results
+  end,
+
+  update = function(ctx, list, contacts)
+    check_list(list)
+    local results = {}
+    for i, contact in ipairs(contacts) do results[i] = update_one(ctx, list, contact) end
+    return results
+  end,
+
+  -- The whole list in one page (ctx.http.pages reads every page of Brevo's).
+  list = function(ctx, list, page)
+    check_list(list)
+    local contacts = {}
+    for items in ctx.http.pages {
+      request = { url = ctx.endpoint .. "/v3/contacts/lists/" .. list .. "/contacts",
+                  headers = headers(ctx) },
+      style = "offset", size = 500, size_param = "limit",
+      items = function(res) return res.json.contacts end,
+      check = check_list_page(list),
+    } do
+      for _, item in ipairs(items) do
+        local attributes = type(item) == "table" and type(item.attributes) == "table"
+          and item.attributes or {}
+        if attributes.SMS ~= nil then
+          contacts[#contacts + 1] = {
+            phone = tostring(attributes.SMS),
+            first_name = type(attributes.FIRSTNAME) == "string" and attributes.FIRSTNAME or nil,
+            last_name = type(attributes.LASTNAME) == "string" and attributes.LASTNAME or nil,
+            email = type(item.email) == "string" and item.email or nil,
+            id = item.id,
+          }
+        end
+      end
+    end
+    return { contacts = contacts, next = nil }
   end,
 }

@@ -36,6 +36,20 @@
 --        DELETE /api/v2/lists/{list}/contacts { contacts = "<id>" }
 --                                           204 -> deleted; 404 -> list_not_found
 --
+-- update: by the contact's Textmagic id (contact.id, which the ledger records from the add),
+-- else found by its number as for delete:
+--   not a Textmagic contact, or not in the list -> skipped (not_in_list)
+--   PUT /api/v2/contacts/{id} { phone, firstName, lastName, email, lists = "<list id>" }
+--     200/201                              -> updated, id
+--     404                                  -> skipped (not_in_list)
+--     400 with errors on `phone`           -> rejected (invalid_phone)
+--
+-- list: GET /api/v2/lists/{list}/contacts?page=N&limit=100, every page (ctx.http.pages)
+--   200 { page, pageCount, resources = [{ id, phone, firstName, lastName, email }] }
+--                                          -> one page of contacts (phone as +digits)
+--   401, 403 -> auth_failed; 404 -> list_not_found; 429 -> rate_limited (transient);
+--   other -> provider_error (transient for 5xx)
+--
 -- Errors come as { code, message, errors }; `errors` is read in both shapes the API has
 -- used: { fields = { phone = { "..." } } } and { children = { phone = { errors = {...} } } }.
 
@@ -236,6 +250,68 @@ local function delete_one(ctx, list, contact)
   return other_failure(res)
 end
 
+local function update_one(ctx, list, contact)
+  local id = contact.id
+  if id == nil then
+    local existing, failure = find(ctx, contact.phone)
+    if failure then return failure end
+    if not existing then
+      return { status = "skipped", error = "not_in_list", message = "not a Textmagic contact" }
+    end
+    local ids = list_ids(existing)
+    if ids and not contains(ids, list) then
+      return { status = "skipped", error = "not_in_list", id = existing.id,
+               message = "not in list " .. list }
+    end
+    id = existing.id
+  end
+  local res = ctx.http.request {
+    method = "PUT",
+    url = ctx.endpoint .. "/api/v2/contacts/" .. tostring(id),
+    headers = headers(ctx),
+    json = {
+      phone = digits(contact.phone),
+      firstName = contact.first_name,
+      lastName = contact.last_name,
+      email = contact.email,
+      lists = list,
+    },
+  }
+  check_batch_failure(res)
+  if res.status == 200 or res.status == 201 then
+    return { status = "updated", id = (res.json and res.json.id) or id }
+  elseif res.status == 404 then
+    return { status = "skipped", error = "not_in_list", message = "Textmagic has no contact " .. tostring(id) }
+  elseif res.status == 400 then
+    local phone_errors = field_errors(res.json, "phone")
+    if phone_errors ~= "" then
+      return { status = "rejected", error = "invalid_phone", provider_code = "400",
+               message = phone_errors }
+    end
+    if field_errors(res.json, "lists") ~= "" then list_not_found(list, res) end
+    return { status = "rejected", error = "invalid_field", provider_code = "400",
+             message = message_of(res) }
+  end
+  return other_failure(res)
+end
+
+local function check_list_page(list)
+  return function(res)
+    if res.status >= 200 and res.status < 300 then
+      if type(res.json) ~= "table" or type(res.json.resources) ~= "table" then
+        error({ code = "provider_error",
+                message = "Textmagic answered the contacts of list " .. list .. " without resources" })
+      end
+      return
+    end
+    check_batch_failure(res)
+    if res.status == 404 then list_not_found(list, res) end
+    local failure = other_failure(res)
+    error({ code = failure.error, transient = failure.transient,
+            provider_code = failure.provider_code, message = failure.message })
+  end
+end
+
 return {
   kind = "provider",
   name = "textmagic",
@@ -262,5 +338,43 @@ return {
     local results = {}
     for i, contact in ipairs(contacts) do results[i] = delete_one(ctx, list, contact) end
     return results
+  end,
+
+  update = function(ctx, list, contacts)
+    if not list:match("^%d+$") then
+      error({ code = "list_not_found", message = "a Textmagic list is a numeric id, not '" .. list .. "'" })
+    end
+    local results = {}
+    for i, contact in ipairs(contacts) do results[i] = update_one(ctx, list, contact) end
+    return results
+  end,
+
+  -- The whole list in one page (ctx.http.pages reads every page of Textmagic's).
+  list = function(ctx, list, page)
+    if not list:match("^%d+$") then
+      error({ code = "list_not_found", message = "a Textmagic list is a numeric id, not '" .. list .. "'" })
+    end
+    local contacts = {}
+    for items in ctx.http.pages {
+      request = { url = ctx.endpoint .. "/api/v2/lists/" .. list .. "/contacts",
+                  headers = headers(ctx) },
+      style = "page", size = 100, size_param = "limit",
+      items = function(res) return res.json.resources end,
+      check = check_list_page(list),
+    } do
+      for _, item in ipairs(items) do
+        if type(item) == "table" and item.phone ~= nil then
+          local number = tostring(item.phone)
+          contacts[#contacts + 1] = {
+            phone = number:sub(1, 1) == "+" and number or "+" .. number,
+            first_name = type(item.firstName) == "string" and item.firstName or nil,
+            last_name = type(item.lastName) == "string" and item.lastName or nil,
+            email = type(item.email) == "string" and item.email ~= "" and item.email or nil,
+            id = item.id,
+          }
+        end
+      end
+    end
+    return { contacts = contacts, next = nil }
   end,
 }

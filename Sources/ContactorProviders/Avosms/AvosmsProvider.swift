@@ -3,12 +3,15 @@ import Foundation
 
 /// The Avosms adapter: one form-encoded `POST` per contact, credentials in the body.
 ///
-/// Avosms's `contact/add` and `contact/delete` take one contact each, so both batch sizes
-/// are 1. A contact is keyed by its phone number within a list (Avosms returns no contact
-/// id). Every answer is JSON `{status, code}`: `OK` is success, the documented `ERR_1xx`
-/// codes map to the taxonomy (see the table in `AvosmsResponseCodes`), `ERR_9XX` is a
-/// transient processing error. `ERR_100` (how bad credentials look) and `ERR_103`
-/// (unknown list) throw, since no contact of the batch can succeed.
+/// Avosms's `contact/add`, `contact/update` and `contact/delete` take one contact each, so
+/// their batch sizes are 1; `contact/list/information` gives a whole list at once, so
+/// ``list(_:cursor:context:)`` returns one page. A contact is keyed by its phone number
+/// within a list (Avosms returns no contact id). Every answer is JSON `{status, code}`:
+/// `OK` on an HTTP 2xx is success, the documented `ERR_1xx` codes map to the taxonomy (see
+/// the table in `AvosmsResponseCodes`), `ERR_9XX` is a transient processing error.
+/// `ERR_100` (how bad credentials look) and `ERR_103` (unknown list) throw, since no
+/// contact of the batch can succeed. Anything else (a redirect, HTML, an `OK` on an error
+/// status, an unknown code) is a `failed` `provider_error` that quotes the answer.
 ///
 /// Standard fields sent: civility (`contactCivility`), last name (`contactName`), first
 /// name (`contactFirstName`), e-mail (`contactEmail`) and birthday (`contactBirthday`,
@@ -34,8 +37,8 @@ public struct AvosmsProvider: ContactProvider {
 
     /// What Avosms is and accepts.
     ///
-    /// Credentials `id` (account e-mail) and `key`; region `FR`; batch size 1 for `add`
-    /// and `delete`; standard fields `first_name`, `last_name`, `email`, `birthday`,
+    /// Credentials `id` (account e-mail) and `key`; region `FR`; batch size 1 for `add`,
+    /// `update` and `delete`; `list` too; standard fields `first_name`, `last_name`, `email`, `birthday`,
     /// `civility`; custom field `other`. Avosms documents no length limits.
     public static let descriptor = ProviderDescriptor(
         name: name,
@@ -43,7 +46,7 @@ public struct AvosmsProvider: ContactProvider {
         credentialKeys: ["id", "key"], publicCredentialKeys: ["id"],
         defaultEndpoint: defaultEndpoint,
         defaultRegion: "FR",
-        batchSizes: [.add: 1, .delete: 1], operations: [.add, .delete],
+        batchSizes: [.add: 1, .delete: 1, .update: 1], operations: [.add, .delete, .update, .list],
         standardFields: ["first_name", "last_name", "email", "birthday", "civility"],
         customFields: [otherField])
 
@@ -84,6 +87,122 @@ public struct AvosmsProvider: ContactProvider {
         try await perform(.delete, batch, list: list, context: context)
     }
 
+    /// Updates each contact of `batch` in the list whose id is `list`, one
+    /// `POST /v1/contact/update` each.
+    ///
+    /// Avosms empties the optional fields an update leaves out, so every field the contact
+    /// has is sent, as for an add.
+    /// - Returns: One result per contact, in order: `updated`, `skipped` / `not_in_list`
+    ///   (`ERR_104`: the number is not in the list, so nothing was changed), `rejected` or
+    ///   `failed` as for ``add(_:to:context:)``.
+    /// - Throws: As ``add(_:to:context:)``.
+    public func update(
+        _ batch: [Contact], in list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        try await perform(.update, batch, list: list, context: context)
+    }
+
+    /// Reads the list whose id is `list` with `POST /v1/contact/list/information`.
+    ///
+    /// Avosms gives the whole list in one answer, so the page's ``ContactPage/next`` is
+    /// always `nil` and `cursor` is ignored. Each contact maps back field by field:
+    /// `contactTelephoneNumber` → phone, `contactFirstName` → first name, `contactName` →
+    /// last name, `contactEmail`, `contactBirthday`, `contactCivility`, and `contactOther` →
+    /// the custom field `other`; Avosms has no contact id, so ``ContactDraft/providerID``
+    /// is `nil`.
+    /// - Throws: `auth_failed` (`ERR_100`, 401/403), `list_not_found` (`ERR_103`),
+    ///   `rate_limited` and transient `provider_error` (429, 5xx, `ERR_9XX`), a
+    ///   `provider_error` for any other answer (quoted), and transport errors.
+    public func list(
+        _ list: String, cursor: String?, context: ProviderContext
+    ) async throws -> ContactPage {
+        let body = AvosmsPayload(fields: ["listContactId": list]).formBody(
+            id: context.credentials["id"] ?? "", key: context.credentials["key"] ?? "")
+        let response = try await ProviderSupport.send(
+            .post, context.url("/v1/contact/list/information"),
+            headers: [
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"),
+            ],
+            body: body, context: context, provider: Self.name, operation: .list)
+        return try Self.page(response, list: list, context: context)
+    }
+
+    /// Reads a `contact/list/information` answer.
+    static func page(
+        _ response: ProviderResponse, list: String, context: ProviderContext
+    ) throws(ContactError) -> ContactPage {
+        let json = response.json
+        let code = json?["code"]?.stringValue.map(AvosmsResponseCodes.normalised)
+        func failure(
+            _ kind: ContactError.Code, _ message: String, transient: Bool = false
+        ) -> ContactError {
+            ContactError(
+                kind, message, providerCode: code.map { context.quote($0, limit: 40) },
+                provider: name, operation: .list, isTransient: transient,
+                retryAfter: transient ? response.retryAfter : nil)
+        }
+        if let error = ProviderSupport.transientError(
+            response, context: context, provider: name, display: "Avosms", operation: .list)
+        {
+            throw error
+        }
+        switch code {
+        case "ERR_100"?:
+            throw failure(
+                .authFailed,
+                "Avosms did not recognise the API call (ERR_100), which is how it answers bad "
+                    + "credentials: check the credentials 'id' (account e-mail) and 'key'")
+        case "ERR_101"?:
+            throw failure(.missingField, "Avosms says the contact list ID is empty")
+        case "ERR_103"?:
+            throw failure(.listNotFound, "Avosms has no contact list with ID '\(list)'")
+        case let code? where AvosmsResponseCodes.isProcessingError(code):
+            throw failure(
+                .providerError, "Avosms had a processing error (\(code)) listing '\(list)'",
+                transient: true)
+        default:
+            break
+        }
+        if response.status == 401 || response.status == 403 {
+            throw failure(
+                .authFailed,
+                "Avosms refused the credentials 'id' and 'key' (HTTP \(response.status))"
+                    + ProviderSupport.quotedBody(response, context: context))
+        }
+        guard ProviderSupport.isSuccess(response.status), code == AvosmsResponseCodes.ok,
+            let items = json?["contacts"]?.arrayValue
+        else {
+            throw ProviderSupport.unreadable(
+                response, display: "Avosms", provider: name, operation: .list,
+                expected: "{\"code\": \"OK\", \"contacts\": [...]}", context: context,
+                providerCode: code.map { context.quote($0, limit: 40) })
+        }
+        var contacts: [ContactDraft] = []
+        for (index, item) in items.enumerated() {
+            guard let phone = item["contactTelephoneNumber"]?.stringValue, !phone.isEmpty else {
+                throw failure(
+                    .providerError,
+                    "Avosms listed contact \(index + 1) of '\(list)' without a "
+                        + "contactTelephoneNumber: "
+                        + context.quote(item.jsonText))
+            }
+            func text(_ key: String) -> String? {
+                guard let value = item[key]?.stringValue, !value.isEmpty else { return nil }
+                return value
+            }
+            var fields: [String: String] = [:]
+            fields[otherField] = text("contactOther")
+            contacts.append(
+                ContactDraft(
+                    phone: phone, firstName: text("contactFirstName"),
+                    lastName: text("contactName"), email: text("contactEmail"),
+                    birthday: text("contactBirthday"), civility: text("contactCivility"),
+                    fields: fields))
+        }
+        return ContactPage(contacts: contacts, next: nil)
+    }
+
     /// Accepts a list id that is not empty (nor only spaces); Avosms takes no options.
     public func checkList(
         _ list: String, options: [String: String], for operation: ContactOperation
@@ -100,7 +219,12 @@ public struct AvosmsProvider: ContactProvider {
     ) async throws(ContactError) -> [ContactResult] {
         let id = context.credentials["id"] ?? ""
         let key = context.credentials["key"] ?? ""
-        let path = operation == .add ? "/v1/contact/add" : "/v1/contact/delete"
+        let path =
+            switch operation {
+            case .add: "/v1/contact/add"
+            case .update: "/v1/contact/update"
+            default: "/v1/contact/delete"
+            }
         var results: [ContactResult] = []
         results.reserveCapacity(batch.count)
         for contact in batch {
@@ -126,12 +250,13 @@ public struct AvosmsProvider: ContactProvider {
         return results
     }
 
-    /// The payload for one contact; on `add`, passed through the payload hook.
+    /// The payload for one contact; on `add` and `update` (which take the same fields),
+    /// passed through the payload hook.
     private func payload(
         for contact: Contact, _ operation: ContactOperation, list: String,
         context: ProviderContext
     ) async -> Result<AvosmsPayload, ContactError> {
-        guard operation == .add else { return .success(.delete(contact, list: list)) }
+        guard operation != .delete else { return .success(.delete(contact, list: list)) }
         let payload = AvosmsPayload.add(contact, list: list)
         guard context.payloadHook != nil else { return .success(payload) }
         switch await ProviderSupport.applyHook(
@@ -147,14 +272,18 @@ public struct AvosmsProvider: ContactProvider {
         }
     }
 
-    /// Reads one Avosms answer: its `code` first, whatever the HTTP status, then the status.
+    /// Reads one Avosms answer: its `code` first, then the status. `OK` proves success
+    /// only on an HTTP 2xx; an error code counts whatever the status.
     static func interpret(
         _ response: ProviderResponse, operation: ContactOperation, contact: Contact, list: String,
         context: ProviderContext
     ) throws(ContactError) -> ContactResult {
         let json = response.json
         let code = json?["code"]?.stringValue
-        if let code,
+        let contradictory =
+            code.map { AvosmsResponseCodes.normalised($0) == AvosmsResponseCodes.ok } == true
+            && !ProviderSupport.isSuccess(response.status)
+        if let code, !contradictory,
             let outcome = AvosmsResponseCodes.outcome(
                 for: code, operation: operation, contact: contact, list: list)
         {
@@ -189,7 +318,20 @@ public struct AvosmsProvider: ContactProvider {
         case 500...599:
             throw error(
                 .providerError, "Avosms failed with HTTP \(status)\(said)", transient: true)
+        case 300...399:
+            return .failed(
+                ProviderSupport.unreadable(
+                    response, display: "Avosms", provider: Self.name, operation: operation,
+                    expected: "{\"status\", \"code\"}", context: context,
+                    providerCode: code.map { context.quote($0, limit: 40) }))
         default:
+            if contradictory {
+                return .failed(
+                    error(
+                        .providerError,
+                        "Avosms answered \(AvosmsResponseCodes.ok) with HTTP \(status), an error "
+                            + "status, for \(phone): the outcome is unknown\(said)"))
+            }
             if let code {
                 let shown = context.quote(code, limit: 40)
                 return .failed(

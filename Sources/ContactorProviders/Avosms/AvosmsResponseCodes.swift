@@ -22,7 +22,7 @@ enum AvosmsResponseCodes {
         "ERR_102": "the contact number is empty",
         "ERR_103": "no existing list of contacts for the ID entered",
         "ERR_104": "the contact number already exists in the contact list (add) / "
-            + "no existing contact with this phone number in the contact list (delete)",
+            + "no existing contact with this phone number in the contact list (delete, update)",
         "ERR_105": "the contact number formatting is not valid",
         "ERR_106": "the country of origin of the number does not match the country of the list",
         "ERR_107": "the type of the contact number is not allowed",
@@ -59,7 +59,11 @@ enum AvosmsResponseCodes {
         }
         switch code {
         case ok:
-            return .result(operation == .delete ? .deleted() : .added())
+            switch operation {
+            case .delete: return .result(.deleted())
+            case .update: return .result(.updated())
+            default: return .result(.added())
+            }
         case "ERR_100":
             return .batchFailure(
                 error(
@@ -82,6 +86,12 @@ enum AvosmsResponseCodes {
                 error(.listNotFound, "Avosms has no contact list with ID '\(list)'"))
         case "ERR_104" where operation == .delete:
             return .result(.skipped(error(.notInList, "\(phone) is not in Avosms list '\(list)'")))
+        case "ERR_104" where operation == .update:
+            return .result(
+                .skipped(
+                    error(
+                        .notInList,
+                        "\(phone) is not in Avosms list '\(list)', so it was not updated")))
         case "ERR_104":
             return .result(
                 .skipped(error(.alreadyInList, "\(phone) is already in Avosms list '\(list)'")))

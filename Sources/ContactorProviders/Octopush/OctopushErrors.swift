@@ -10,12 +10,20 @@ import Foundation
 /// | 400, 422 | `provider_error` (whole request refused) | no        |
 /// | 429      | `rate_limited`, with `Retry-After`      | yes       |
 /// | 5xx      | `provider_error`, with `Retry-After`    | yes       |
-/// | other    | `provider_error`                        | no        |
+/// | other (3xx, 405, ...) | `failed` / `provider_error` per contact (not thrown) | no |
 ///
 /// Each message quotes the body's JSON `message` (else its text, cut short) with the
 /// credentials redacted; headers are never quoted. A JSON `code` member, when present,
 /// becomes the provider code.
 enum OctopushErrors {
+    /// Whether a non-2xx `status` fails the whole batch (thrown): the statuses of the
+    /// table above but "other", whose answers are read as unreadable instead
+    /// (`ProviderSupport.unreadable`), so that a redirect or an odd status is not taken
+    /// for a refusal of the request's contents.
+    static func failsBatch(_ status: Int) -> Bool {
+        [400, 401, 403, 404, 422, 429].contains(status) || (500...599).contains(status)
+    }
+
     /// The error for a non-2xx `response` to `operation` on `list`.
     static func batchError(
         for response: ProviderResponse, operation: ContactOperation, list: String,

@@ -12,8 +12,16 @@ import HTTPTypes
 /// than once is sent in several requests, each number once per request, so that every
 /// answer item belongs to exactly one contact.
 ///
+/// `update` sends the same `contact/create`, overwriting (`do_not_overwrite` false, as
+/// documented, whatever the run's option): `updated`, or `added` when Octopush says the
+/// number was not there.
+///
 /// `delete` sends `DELETE /v1/public/contact/delete` with a JSON body of up to
-/// ``deleteBatchSize`` numbers; `204` means every one was deleted.
+/// ``deleteBatchSize`` numbers; `204` (or any 2xx with an empty body) means every one was
+/// deleted. A 2xx with a body, a redirect or another undocumented answer leaves every
+/// contact of the request `failed` with the answer quoted: the outcome is unknown.
+///
+/// Octopush documents no list endpoint, so `list` is not supported.
 ///
 /// Octopush does not document its error bodies, so failures are mapped by HTTP status
 /// (see `OctopushErrors`), and each throws for the whole batch: `auth_failed` (401/403),
@@ -123,8 +131,9 @@ public struct OctopushProvider: ContactProvider {
         name: name, summary: "Octopush (api.octopush.com): JSON, up to 200 contacts per request",
         credentialKeys: ["api_login", "api_key"], publicCredentialKeys: ["api_login"],
         defaultEndpoint: defaultEndpoint,
-        defaultRegion: "FR", batchSizes: [.add: addBatchSize, .delete: deleteBatchSize],
-        operations: [.add, .delete], standardFields: ["first_name", "last_name"],
+        defaultRegion: "FR",
+        batchSizes: [.add: addBatchSize, .delete: deleteBatchSize, .update: addBatchSize],
+        operations: [.add, .delete, .update], standardFields: ["first_name", "last_name"],
         customFields: customFieldNames)
 
     /// The adapter's settings, before `context.options` overrides.
@@ -149,13 +158,33 @@ public struct OctopushProvider: ContactProvider {
     public func add(
         _ batch: [Contact], to list: String, context: ProviderContext
     ) async throws -> [ContactResult] {
+        try await create(batch, list: list, operation: .add, context: context)
+    }
+
+    /// Updates `batch` in the list named `list`: `contact/create` overwriting what Octopush
+    /// holds (`do_not_overwrite` is sent `false`, whatever the run's option says).
+    ///
+    /// - Returns: One result per contact, in order: `updated`, `added` (Octopush says the
+    ///   number was not in the list and added it), or `failed` as for ``add(_:to:context:)``.
+    /// - Throws: As ``add(_:to:context:)``.
+    public func update(
+        _ batch: [Contact], in list: String, context: ProviderContext
+    ) async throws -> [ContactResult] {
+        try await create(batch, list: list, operation: .update, context: context)
+    }
+
+    /// `contact/create` for `add` or `update`.
+    private func create(
+        _ batch: [Contact], list: String, operation: ContactOperation, context: ProviderContext
+    ) async throws(ContactError) -> [ContactResult] {
         guard !batch.isEmpty else { return [] }
-        let configuration: Configuration
+        var configuration: Configuration
         do {
             configuration = try self.configuration.overridden(by: context.options)
         } catch {
-            throw error.attributed(to: Self.name, operation: .add)
+            throw error.attributed(to: Self.name, operation: operation)
         }
+        if operation == .update { configuration.doNotOverwrite = false }
         let headers = Self.headers(context.credentials)
 
         var results = [ContactResult?](repeating: nil, count: batch.count)
@@ -165,7 +194,7 @@ public struct OctopushProvider: ContactProvider {
             if context.payloadHook != nil {
                 switch await ProviderSupport.applyHook(
                     payload, contact: contact, context: context, provider: Self.name,
-                    operation: .add)
+                    operation: operation)
                 {
                 case .success(let edited): payload = edited
                 case .failure(let error):
@@ -185,14 +214,22 @@ public struct OctopushProvider: ContactProvider {
         for request in Self.requests(entries, size: Self.addBatchSize) {
             let body = OctopushPayload.createBody(
                 contacts: request.map(\.payload), list: list, configuration: configuration)
-            let response = try await send(
+            let response: ProviderResponse
+            switch try await send(
                 .post, "/v1/public/contact/create", body: body, headers: headers,
-                operation: .add, list: list, context: context)
+                operation: operation, list: list, context: context)
+            {
+            case .success(let value): response = value
+            case .failure(let error):
+                for entry in request { results[entry.index] = .failed(error) }
+                continue
+            }
             let statuses = OctopushPayload.reportedStatuses(response.body)
             for entry in request {
                 results[entry.index] = Self.result(
-                    reported: statuses, key: entry.key, status: response.status,
-                    contact: batch[entry.index], list: list, context: context)
+                    reported: statuses, key: entry.key, response: response,
+                    contact: batch[entry.index], list: list, operation: operation,
+                    context: context)
             }
         }
         return results.map {
@@ -200,15 +237,18 @@ public struct OctopushProvider: ContactProvider {
                 ?? .failed(
                     ContactError(
                         .providerError, "the Octopush adapter produced no result",
-                        provider: Self.name, operation: .add))
+                        provider: Self.name, operation: operation))
         }
     }
 
     /// Deletes `batch` from the list named `list`.
     ///
-    /// Each number is sent once, at most ``deleteBatchSize`` per request; a `2xx` answer
-    /// means every number of the request was deleted.
-    /// - Returns: `deleted` for every contact, or `rejected` for one a local check refused.
+    /// Each number is sent once, at most ``deleteBatchSize`` per request. What proves the
+    /// delete is the documented `204 No Content` (any 2xx with an empty body, or `{}`, is read
+    /// the same way); a 2xx with any other body (`{"error": "delete failed"}`, HTML) or a
+    /// redirect proves nothing, so the contacts of that request end `failed`, quoted.
+    /// - Returns: `deleted` for every contact of a request that succeeded, `failed` for the
+    ///   others.
     /// - Throws: As ``add(_:to:context:)``.
     public func delete(
         _ batch: [Contact], from list: String, context: ProviderContext
@@ -216,23 +256,38 @@ public struct OctopushProvider: ContactProvider {
         guard !batch.isEmpty else { return [] }
         let headers = Self.headers(context.credentials)
 
-        var results: [ContactResult] = []
+        var results: [ContactResult] = Array(repeating: .deleted(), count: batch.count)
         var entries: [Entry] = []
-        var seen = Set<String>()
+        var indices: [String: [Int]] = [:]
         for (index, contact) in batch.enumerated() {
-            results.append(.deleted())
             let phone = contact.phone.e164
-            if seen.insert(phone).inserted {
+            if indices[phone] == nil {
                 entries.append(Entry(index: index, key: phone, payload: .string(phone)))
             }
+            indices[phone, default: []].append(index)
         }
         for start in stride(from: 0, to: entries.count, by: Self.deleteBatchSize) {
             let numbers = entries[start..<min(start + Self.deleteBatchSize, entries.count)]
                 .map(\.key)
-            _ = try await send(
+            var failure: ContactError?
+            switch try await send(
                 .delete, "/v1/public/contact/delete",
                 body: OctopushPayload.deleteBody(phoneNumbers: numbers, list: list),
                 headers: headers, operation: .delete, list: list, context: context)
+            {
+            case .failure(let error): failure = error
+            case .success(let response) where !ProviderSupport.isEmptyBody(response):
+                failure = ProviderSupport.unreadable(
+                    response, display: "Octopush", provider: Self.name, operation: .delete,
+                    expected: "204 No Content", context: context,
+                    providerCode: ProviderSupport.code(response.json?["code"], context: context))
+            case .success:
+                break
+            }
+            guard let failure else { continue }
+            for number in numbers {
+                for index in indices[number] ?? [] { results[index] = .failed(failure) }
+            }
         }
         return results
     }
@@ -301,21 +356,29 @@ public struct OctopushProvider: ContactProvider {
         ]
     }
 
-    /// Sends one JSON request and returns its `2xx` response.
-    /// - Throws: The error `OctopushErrors` maps a non-`2xx` status to.
+    /// Sends one JSON request and returns its `2xx` response, or the `failed` error of
+    /// every contact it carried for an answer that proves nothing (a redirect, an
+    /// undocumented status).
+    /// - Throws: The error `OctopushErrors` maps a failing status to.
     private func send(
         _ method: HTTPRequest.Method, _ path: String, body: JSONValue,
         headers: [(String, String)], operation: ContactOperation, list: String,
         context: ProviderContext
-    ) async throws(ContactError) -> ProviderResponse {
+    ) async throws(ContactError) -> Result<ProviderResponse, ContactError> {
         let response = try await ProviderSupport.send(
             method, context.url(path), headers: headers, body: body.encoded(), context: context,
             provider: Self.name, operation: operation)
-        guard (200..<300).contains(response.status) else {
+        if ProviderSupport.isSuccess(response.status) { return .success(response) }
+        if OctopushErrors.failsBatch(response.status) {
             throw OctopushErrors.batchError(
                 for: response, operation: operation, list: list, context: context)
         }
-        return response
+        return .failure(
+            ProviderSupport.unreadable(
+                response, display: "Octopush", provider: Self.name, operation: operation,
+                expected: operation == .delete ? "204 No Content" : "201 with items",
+                context: context,
+                providerCode: ProviderSupport.code(response.json?["code"], context: context)))
     }
 
     /// Splits `entries` into requests of at most `size`, each holding a number once: the
@@ -338,20 +401,21 @@ public struct OctopushProvider: ContactProvider {
 
     /// The result of one contact from the statuses `contact/create` reported.
     private static func result(
-        reported statuses: [String: String]?, key: String, status httpStatus: Int,
-        contact: Contact, list: String, context: ProviderContext
+        reported statuses: [String: String]?, key: String, response: ProviderResponse,
+        contact: Contact, list: String, operation: ContactOperation, context: ProviderContext
     ) -> ContactResult {
         let phone = contact.phone.e164
         func failure(_ message: String, providerCode: String? = nil) -> ContactResult {
             .failed(
                 ContactError(
                     .providerError, message, providerCode: providerCode, provider: name,
-                    operation: .add))
+                    operation: operation))
         }
         guard let statuses else {
-            return failure(
-                "Octopush answered HTTP \(httpStatus) without an items list, so the outcome "
-                    + "for \(phone) is unknown")
+            return .failed(
+                ProviderSupport.unreadable(
+                    response, display: "Octopush", provider: name, operation: operation,
+                    expected: "{\"items\": [{\"phone_number\", \"status\"}]}", context: context))
         }
         guard let status = statuses[key] else {
             return failure("Octopush did not report \(phone) in its answer for list '\(list)'")
@@ -364,7 +428,7 @@ public struct OctopushProvider: ContactProvider {
                 ContactError(
                     .alreadyInList,
                     "\(phone) is already in Octopush list '\(list)' and was left as it is",
-                    providerCode: status, provider: name, operation: .add))
+                    providerCode: "skipped", provider: name, operation: operation))
         default:
             let shown = context.quote(status, limit: 40)
             return failure(

@@ -35,8 +35,30 @@ enum SMSGatewayAPIPayload {
     }
 }
 
+extension SMSGatewayAPIPayload {
+    /// The object of one contact in a `PATCH /v1/contact` update: `ID` (an integer when the
+    /// id is all digits, as the add answered it, else the text) and the contact's fields,
+    /// as for an add but without `groupid`: the contact stays in its group.
+    static func update(for contact: Contact, id: String, group: String) -> JSONValue {
+        guard case .object(var members) = object(for: contact, group: group) else {
+            return .null
+        }
+        members["groupid"] = nil
+        if let number = Int64(id), String(number) == id {
+            members["ID"] = .int(number)
+        } else {
+            members["ID"] = .string(id)
+        }
+        return .object(members)
+    }
+}
+
 /// The documented answer to an add: `{"ID": [id]}`, `{"IDs": [...]}`, or
 /// `{"IDs": [...], "errors": [{error, errorMsg}]}`.
+///
+/// What proves an add: an id. Ids must be a JSON array of integers or of non-empty words
+/// (letters, digits, `-`, `_`); an answer whose `ID`/`IDs` is anything else (`true`, `""`,
+/// `[""]`, `"1,2,3"`) cannot say which contact got which id, so it is ``unusable``.
 struct SMSGatewayAPIAddAnswer {
     /// One per-contact error.
     struct Failure {
@@ -50,35 +72,65 @@ struct SMSGatewayAPIAddAnswer {
     var ids: [String]
     /// The per-contact errors.
     var failures: [Failure]
+    /// Why the ids cannot be used (`ID is true, not a list of ids`), or `nil`.
+    var unusable: String?
+
+    /// Whether `text` can be a contact id: not empty, letters, digits, `-` and `_` only.
+    static func isID(_ text: String) -> Bool {
+        !text.isEmpty
+            && text.unicodeScalars.allSatisfy {
+                ("0"..."9").contains($0) || ("a"..."z").contains($0) || ("A"..."Z").contains($0)
+                    || $0 == "-" || $0 == "_"
+            }
+    }
 
     /// Reads the documented shape, or returns `nil` when `json` has neither ids nor errors.
-    init?(_ json: JSONValue?) {
+    ///
+    /// Provider text (messages, codes) is masked and cut by `context`.
+    init?(_ json: JSONValue?, context: ProviderContext) {
         guard let json, json.objectValue != nil else { return nil }
-        let idValue = json["IDs"] ?? json["ID"] ?? json["ids"] ?? json["id"]
+        let key = ["IDs", "ID", "ids", "id"].first { json[$0] != nil }
+        let idValue = key.flatMap { json[$0] }
         var ids: [String] = []
-        if let values = idValue?.arrayValue {
-            ids = values.compactMap(\.stringValue)
-        } else if let value = idValue?.stringValue {
-            ids = [value]
+        var unusable: String?
+        if let key, let idValue {
+            if let values = idValue.arrayValue {
+                for value in values {
+                    switch value {
+                    case .int(let number): ids.append(String(number))
+                    case .string(let text) where Self.isID(text): ids.append(text)
+                    default:
+                        unusable =
+                            "\(key) holds \(context.quote(value.jsonText, limit: 40)), which is "
+                            + "not a contact id"
+                    }
+                    if unusable != nil { break }
+                }
+            } else if idValue != .null {
+                unusable =
+                    "\(key) is \(context.quote(idValue.jsonText, limit: 40)), not a list of ids"
+            }
         }
         var failures: [Failure] = []
         if let errors = json["errors"]?.arrayValue {
             for error in errors {
                 failures.append(
                     Failure(
-                        code: error["error"]?.stringValue,
-                        message: error["errorMsg"]?.stringValue ?? error["message"]?.stringValue
-                            ?? error.jsonText))
+                        code: ProviderSupport.code(error["error"], context: context),
+                        message: context.quote(
+                            error["errorMsg"]?.stringValue ?? error["message"]?.stringValue
+                                ?? error.jsonText)))
             }
         } else if json["errorMsg"] != nil, idValue == nil {
             failures.append(
                 Failure(
-                    code: json["error"]?.stringValue,
-                    message: json["errorMsg"]?.stringValue ?? json.jsonText))
+                    code: ProviderSupport.code(json["error"], context: context),
+                    message: context.quote(json["errorMsg"]?.stringValue ?? json.jsonText)))
         }
         guard idValue != nil || !failures.isEmpty else { return nil }
         self.ids = ids
         self.failures = failures
+        self.unusable = unusable
     }
 
     /// The phone numbers (digits only) quoted in `message`: runs of at least five digits,

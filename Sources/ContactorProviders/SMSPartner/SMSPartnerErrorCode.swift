@@ -36,35 +36,39 @@ enum SMSPartnerErrorCode {
     }
 
     /// A human summary for a code, used when the provider sends no message.
-    static func summary(_ code: String?) -> String {
+    static func summary(_ code: String?, context: ProviderContext) -> String {
         switch code {
         case "1": "groupId is required or unknown"
         case "2": "contact info is required"
         case "9": "invalid phone number"
         case "10": "API key is required or incorrect"
         case "15": "the number is already in the group"
-        default: "error code \(code ?? "missing")"
+        default: "error code \(code.map { context.quote($0, limit: 40) } ?? "missing")"
         }
     }
 
     /// The result for one contact refused with `code` and `message`: `skipped`,
     /// `rejected`, or `failed` for batch-level codes.
     static func result(
-        code: String?, message: String, operation: ContactOperation
+        code: String?, message: String, operation: ContactOperation, context: ProviderContext
     ) -> ContactResult {
         switch disposition(code) {
         case .batch(let taxonomy):
-            return .failed(error(taxonomy, code: code, message: message, operation: operation))
+            return .failed(
+                error(
+                    taxonomy, code: code, message: message, operation: operation, context: context))
         case .contact(let status, let taxonomy):
-            let error = error(taxonomy, code: code, message: message, operation: operation)
+            let error = error(
+                taxonomy, code: code, message: message, operation: operation, context: context)
             return ContactResult(status: status, error: error)
         }
     }
 
-    /// The error for `code`, with the provider's message and the code kept as text.
+    /// The error for `code`, with the provider's message (already quoted) and the code kept
+    /// as text, masked and cut by `context`.
     static func error(
         _ taxonomy: ContactError.Code, code: String?, message: String,
-        operation: ContactOperation
+        operation: ContactOperation, context: ProviderContext
     ) -> ContactError {
         let field: String? =
             switch taxonomy {
@@ -73,7 +77,8 @@ enum SMSPartnerErrorCode {
             default: nil
             }
         return ContactError(
-            taxonomy, "smspartner: \(message)", providerCode: code,
+            taxonomy, "smspartner: \(message)",
+            providerCode: code.map { context.quote($0, limit: 40) },
             provider: SMSPartnerProvider.name, operation: operation, field: field)
     }
 }

@@ -68,6 +68,8 @@ struct SMSPartnerListPage {
 
     /// The page's contacts that have an id and a phone.
     var entries: [Entry]
+    /// The page's contacts as drafts, in order (those without a phone left out).
+    var drafts: [ContactDraft]
     /// How many contacts the page held, well-formed or not.
     var count: Int
     /// `total`, when present.
@@ -83,6 +85,20 @@ struct SMSPartnerListPage {
                 let phone = (data["phone"] ?? data["phoneNumber"])?.stringValue
             else { return nil }
             return Entry(contactID: id, phone: phone)
+        }
+        drafts = datas.compactMap { data in
+            guard let phone = (data["phone"] ?? data["phoneNumber"])?.stringValue, !phone.isEmpty
+            else { return nil }
+            func text(_ key: String) -> String? {
+                guard let value = data[key]?.stringValue, !value.isEmpty else { return nil }
+                return value
+            }
+            var fields: [String: String] = [:]
+            for field in SMSPartnerPayload.customFields { fields[field] = text(field) }
+            return ContactDraft(
+                phone: phone, firstName: text("firstname"), lastName: text("lastname"),
+                birthday: text("date"), fields: fields,
+                providerID: SMSPartnerPayload.contactID(data))
         }
     }
 }

@@ -124,6 +124,64 @@ enum ProviderSupport {
         return nil
     }
 
+    /// Whether `status` is a success status (2xx).
+    static func isSuccess(_ status: Int) -> Bool { (200...299).contains(status) }
+
+    /// Whether `response` has no body worth reading: empty, only blanks, or `{}`.
+    static func isEmptyBody(_ response: ProviderResponse) -> Bool {
+        let text = response.text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return text.isEmpty || text == "{}"
+    }
+
+    /// A provider's own code (a JSON `code` or `error` member, a status word) fit for
+    /// ``ContactError/providerCode``: masked by the context and cut to 40 characters, `nil`
+    /// when there is none.
+    static func code(_ value: JSONValue?, context: ProviderContext) -> String? {
+        guard let text = value?.stringValue, !text.isEmpty else { return nil }
+        return context.quote(text, limit: 40)
+    }
+
+    /// The error for an answer that cannot be read, or that the provider's documentation
+    /// does not give for this request: a redirect (never followed), HTML, garbage, an empty
+    /// or cut body, a wrong shape, a success body on an error status.
+    ///
+    /// It is a `provider_error` that is not transient and not a refusal of the request's
+    /// contents: adapters return it as the `failed` result of every contact the request
+    /// carried (``failedAll(_:count:)``), so the engine neither splits the batch nor sends it
+    /// again, and a later `--resume` sends those contacts again. The message says what was
+    /// expected (`what`) and quotes the (masked) body; a redirect's `Location` is quoted too.
+    static func unreadable(
+        _ response: ProviderResponse, display: String, provider: String,
+        operation: ContactOperation, expected what: String, context: ProviderContext,
+        providerCode: String? = nil
+    ) -> ContactError {
+        let status = response.status
+        var message: String
+        if (300...399).contains(status) {
+            let location = response.header("Location").map {
+                " to \"\(context.quote($0, limit: 120))\""
+            }
+            message =
+                "\(display) answered the \(operation) request with a redirect (HTTP \(status))"
+                + (location ?? "")
+                + ", which Contactor does not follow: check the endpoint; expected \(what)"
+        } else {
+            message =
+                "\(display) answered the \(operation) request with HTTP \(status) and an answer "
+                + "Contactor cannot read as \(what)"
+        }
+        message += quotedBody(response, context: context)
+        message += "; the outcome is unknown"
+        return ContactError(
+            .providerError, message, providerCode: providerCode, provider: provider,
+            operation: operation)
+    }
+
+    /// `error` as the `failed` result of each of `count` contacts.
+    static func failedAll(_ error: ContactError, count: Int) -> [ContactResult] {
+        Array(repeating: .failed(error), count: count)
+    }
+
     /// `missing_field` for a list name that is empty or only blanks, else `nil`.
     static func checkList(
         _ list: String, provider: String, operation: ContactOperation, name: String
