@@ -45,8 +45,9 @@ struct RetryAndFailureTests {
             let clock = ImmediateClock()
             let phones = frenchMobiles(4)
             // One request at a time, so that what follows a 429 is that contact's retry.
+            let attempts = AttemptCountingMiddleware()
             let (outcomes, _) = try await withClient(
-                provider: "avosms", concurrency: 1, clock: clock
+                provider: "avosms", concurrency: 1, middlewares: [attempts], clock: clock
             ) { client in
                 try await importAll(
                     client, phoneRecords(phones), provider: "avosms", list: "1001",
@@ -54,7 +55,9 @@ struct RetryAndFailureTests {
             }
             #expect(outcomes.allSatisfy { $0.result.status == .added })
             #expect(server.requests.count == phones.count + 2)
-            #expect(clock.sleeps == [.seconds(2), .seconds(1)])
+            #expect(
+                clock.sleeps == [.seconds(2), .seconds(1)],
+                "errors: \(attempts.errors), connections: \(server.requests.map(\.connection))")
         }
     }
 
@@ -153,8 +156,10 @@ struct RetryAndFailureTests {
             let retry = RetryPolicy(
                 maxAttempts: 3, initialBackoff: .milliseconds(10), maxBackoff: .seconds(1),
                 totalBudget: .seconds(30))
+            let attempts = AttemptCountingMiddleware()
             let (outcomes, _) = try await withClient(
-                provider: "octopush", retry: retry, requestTimeout: .milliseconds(150)
+                provider: "octopush", retry: retry, requestTimeout: .milliseconds(150),
+                middlewares: [attempts]
             ) { client in
                 try await importAll(
                     client, phoneRecords(frenchMobiles(1)), provider: "octopush", list: "demo",
@@ -163,9 +168,12 @@ struct RetryAndFailureTests {
             let outcome = try #require(outcomes.first)
             #expect(outcome.result.status == .failed)
             #expect(outcome.result.error?.code == .timeout)
-            // The sandbox logs a request once its latency has passed.
-            #expect(await poll { server.requests.count >= 3 })
-            #expect(server.requests.count == 3)
+            #expect(attempts.errors == [.timeout, .timeout, .timeout])
+            // The sandbox logs a request once its latency has passed; on a loaded machine
+            // an attempt can time out before its request reaches the server.
+            #expect(await poll { server.requests.count >= 1 })
+            try await Task.sleep(for: .seconds(1))
+            #expect((1...3).contains(server.requests.count))
         }
     }
 

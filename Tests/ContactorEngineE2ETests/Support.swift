@@ -42,7 +42,7 @@ func withSandbox<T: Sendable>(
 /// test waits on the wall clock for them.
 func withClient<T: Sendable>(
     provider: String, credentials: [String: String]? = nil, retry: RetryPolicy = fastRetry,
-    concurrency: Int = 4, requestTimeout: Duration = .seconds(10),
+    concurrency: Int = 4, requestTimeout: Duration = .seconds(60),
     middlewares: [any ClientMiddleware] = [], rateLimit: RateLimitPolicy = .unlimited,
     clock: ImmediateClock = ImmediateClock(),
     _ body: (ContactorClient) async throws -> T
@@ -110,6 +110,29 @@ func sandboxOptions(
 
 /// A middleware that calls `action` once, after the first error the rest of the pipeline
 /// throws.
+/// Counts the attempts the client made and how each ended, whether or not the request
+/// reached the server (a timeout can pass before the connection is made).
+struct AttemptCountingMiddleware: ClientMiddleware {
+    final class Counts: Sendable {
+        let errors = Mutex<[ContactError.Code]>([])
+    }
+    let counts = Counts()
+    var errors: [ContactError.Code] { counts.errors.withLock { $0 } }
+
+    func intercept(
+        _ request: HTTPRequest, body: Data?, context: RequestContext,
+        next: @Sendable (HTTPRequest, Data?, RequestContext) async throws -> (HTTPResponse, Data)
+    ) async throws -> (HTTPResponse, Data) {
+        do {
+            return try await next(request, body, context)
+        } catch {
+            let code = (error as? ContactError)?.code ?? .transportError
+            counts.errors.withLock { $0.append(code) }
+            throw error
+        }
+    }
+}
+
 struct AfterFirstErrorMiddleware: ClientMiddleware {
     let action: @Sendable () -> Void
     private let fired = Fired()

@@ -221,6 +221,23 @@ import Testing
             ])
     }
 
+    @Test func aClientUpdateCarriesEachDraftsProviderIDToTheAdapter() async throws {
+        let transport = MockTransport { _ in MockResponse(status: 204) }
+        let client = ContactorClient(
+            configuration: .init(
+                transport: transport, providers: ProviderRegistry([SMSGatewayAPIProvider()]),
+                credentials: CredentialResolver(explicit: Self.gateway), clock: ImmediateClock()))
+        let outcomes = try await client.update(
+            [
+                ContactDraft(phone: "+436501234567", firstName: "Grace", providerID: "1001"),
+                ContactDraft(phone: "+436501234568"),
+            ], provider: "smsgatewayapi", list: "100")
+        #expect(outcomes.map(\.result.status) == [.updated, .rejected])
+        let request = try #require(transport.requests.first)
+        #expect(
+            try Self.json(request) == [["ID": 1001, "phone": "436501234567", "firstname": "Grace"]])
+    }
+
     @Test func smsGatewayAPIUpdateWithoutAnIDIsRejectedAndNotSent() async throws {
         let transport = MockTransport { _ in MockResponse(status: 204) }
         var known = Contact(phone: try Self.phone("+436501234567"))

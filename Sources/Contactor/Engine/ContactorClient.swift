@@ -353,6 +353,14 @@ public struct ContactorClient: Sendable {
                 .invalidList, error.message, provider: descriptor.name,
                 reason: error.attributed(to: descriptor.name, operation: operation))
         }
+        if ledger?.routes == true, descriptor.supports(.update),
+            let error = provider.checkList(list, options: options.providerOptions, for: .update),
+            error.code != .unsupportedOperation
+        {
+            throw ContactorError(
+                .invalidList, error.message, provider: descriptor.name,
+                reason: error.attributed(to: descriptor.name, operation: .update))
+        }
         let credentials = try configuration.credentials.resolve(
             for: descriptor, overrides: options.credentials)
         var logger = options.logger ?? configuration.logger
@@ -386,7 +394,10 @@ public struct ContactorClient: Sendable {
             preparer: preparer(for: provider, operation: operation, options: options),
             batchSizes: Dictionary(
                 uniqueKeysWithValues: Set([operation, .add, .update, .delete]).filter {
-                    $0 == operation || ledger?.routes == true && descriptor.supports($0)
+                    $0 == operation
+                        || ledger?.routes == true && descriptor.supports($0)
+                            && provider.checkList(list, options: options.providerOptions, for: $0)
+                                == nil
                 }.map {
                     ($0, min(descriptor.batchSize(for: $0), max(1, options.batchSize ?? .max)))
                 }),
@@ -401,8 +412,29 @@ public struct ContactorClient: Sendable {
                     scope: LedgerScope(
                         provider: descriptor.name, account: credentials.account, list: list),
                     routes: $0.routes, deletesMissing: $0.deletesMissing,
-                    maxDeletes: $0.maxDeletes)
+                    maxDeletes: $0.maxDeletes,
+                    updateRefusal: $0.routes
+                        ? Self.updateRefusal(provider, list: list, options: options) : nil)
             }, replay: nil, state: RunState())
+    }
+
+    /// Why a sync through `provider` cannot send the changed contacts of `list` as updates.
+    private static func updateRefusal(
+        _ provider: any ContactProvider, list: String, options: RunOptions
+    ) -> ContactError? {
+        let name = provider.descriptor.name
+        guard provider.descriptor.supports(.update) else {
+            return ContactError(
+                .unsupportedOperation,
+                "\(name) cannot update a contact, so the changed fields were not sent",
+                provider: name, operation: .update)
+        }
+        guard let error = provider.checkList(list, options: options.providerOptions, for: .update)
+        else { return nil }
+        return ContactError(
+            .unsupportedOperation,
+            "the changed fields were not sent: \(error.message)", provider: name,
+            operation: .update)
     }
 
     typealias Body =
@@ -444,8 +476,8 @@ public struct ContactorClient: Sendable {
         let parent = ServiceContext.current ?? .topLevel
         let producer: ImportRun.Producer = { [engine, lease] channel in
             await Self.produce(
-                engine: engine, plan: plan, parent: parent, channel: channel, body: body)
-            await lease?.release()
+                engine: engine, plan: plan, parent: parent, lease: lease, channel: channel,
+                body: body)
         }
         return ImportRun(
             provider: engine.provider?.descriptor.name ?? "", operation: engine.operation,
@@ -508,9 +540,12 @@ public struct ContactorClient: Sendable {
         return ContactorError(.journalFailed, "the journal failed: \(error)")
     }
 
+    /// Runs `body` and ends the run's outcomes: the lease is released and the span ended
+    /// before the consumer sees the end, so a run started once the last one's outcomes are
+    /// read finds the ledger free.
     private static func produce(
-        engine: Engine, plan: JournalPlan, parent: ServiceContext, channel: ImportRun.Channel,
-        body: Body
+        engine: Engine, plan: JournalPlan, parent: ServiceContext, lease: (any StoreLease)?,
+        channel: ImportRun.Channel, body: Body
     ) async {
         var engine = engine
         let instruments = engine.context.request.instruments
@@ -524,7 +559,6 @@ public struct ContactorClient: Sendable {
             span.attributes["contactor.list"] = engine.list
             engine.context.request.serviceContext = span.context
         }
-        defer { span?.end() }
         do {
             var journal: (any RunJournal)?
             var runID: Int64?
@@ -556,10 +590,14 @@ public struct ContactorClient: Sendable {
                     throw journalError(error)
                 }
             }
+            await lease?.release()
+            span?.end()
             channel.finish()
         } catch {
+            await lease?.release()
             span?.recordError(error)
             span?.setStatus(SpanStatus(code: .error))
+            span?.end()
             channel.fail(error)
         }
     }

@@ -79,6 +79,9 @@ struct LedgerUse: Sendable {
     /// How many records the input held when its deletions were counted (the sync read it
     /// once before): a different count now means it changed, and nothing is deleted.
     var expectedRecords: Int?
+    /// Why a sync cannot update a changed contact (the provider has no update, or its
+    /// update needs an option this run did not give); `nil` when it can.
+    var updateRefusal: ContactError?
 }
 
 /// The pipeline engine: reads the input, prepares records on every core, batches the
@@ -551,13 +554,7 @@ struct Engine: Sendable {
     private func syncAction(known: LedgerEntry?, fingerprint: String?) -> SyncAction {
         guard let known, !known.isPending else { return .send(.add) }
         if known.fingerprint == fingerprint { return .unchanged }
-        guard provider?.descriptor.supports(.update) == true else {
-            return .cannotUpdate(
-                ContactError(
-                    .unsupportedOperation,
-                    "\(providerName) cannot update a contact, so the changed fields were not sent",
-                    provider: providerName, operation: .update))
-        }
+        if let refusal = ledger?.updateRefusal { return .cannotUpdate(refusal) }
         return .send(.update)
     }
 

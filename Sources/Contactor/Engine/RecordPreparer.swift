@@ -133,7 +133,8 @@ public struct RecordPreparer: Sendable {
     }
 
     /// Turns a draft into a contact: parses the phone (in ``region`` when national) and
-    /// the birthday, and drops empty optional values and custom fields.
+    /// the birthday, drops empty optional values and custom fields, and keeps the
+    /// provider's id when the draft has one.
     /// - Throws: ``ContactError`` `invalid_phone` (field `phone`), or `invalid_field`
     ///   naming `birthday` and the value.
     public func normalize(_ draft: ContactDraft) throws(ContactError) -> Contact {
@@ -156,7 +157,8 @@ public struct RecordPreparer: Sendable {
             phone: phone, firstName: Self.present(draft.firstName),
             lastName: Self.present(draft.lastName), email: Self.present(draft.email),
             birthday: birthday, civility: Self.present(draft.civility),
-            fields: draft.fields.filter { !$0.value.isEmpty })
+            fields: draft.fields.filter { !$0.value.isEmpty },
+            providerID: Self.present(draft.providerID))
     }
 
     private static func present(_ value: String?) -> String? {
