@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "ContactorHTTP", targets: ["ContactorHTTP"]),
         .library(name: "ContactorTestServer", targets: ["ContactorTestServer"]),
         .library(name: "ContactorStore", targets: ["ContactorStore"]),
+        .library(name: "ContactorPostgres", targets: ["ContactorPostgres"]),
         .library(name: "ContactorCSV", targets: ["ContactorCSV"]),
         .library(name: "ContactorLua", targets: ["ContactorLua"]),
         .executable(name: "contactor", targets: ["contactor"]),
@@ -33,8 +34,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.7.3"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Already required by Hummingbird; named here so that the sandbox can be a `Service`.
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // C glue
@@ -93,7 +96,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        // The real transport, on AsyncHTTPClient; no AHC type in its public API.
+        // The real transport, on AsyncHTTPClient (an HTTPClient the caller owns may be wrapped).
         .target(
             name: "ContactorHTTP",
             dependencies: [
@@ -104,6 +107,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // A scripted HTTP/1.1 server on 127.0.0.1 for tests that cross the network.
@@ -119,8 +123,9 @@ let package = Package(
             name: "contactor",
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
-                "ContactorCSV", "ContactorStore", "ContactorLua",
+                "ContactorCSV", "ContactorStore", "ContactorLua", "ContactorPostgres",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,6 +138,17 @@ let package = Package(
                 "Contactor",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // The PostgreSQL store: journal, ledger, rate limits and work shared between workers.
+        .target(
+            name: "ContactorPostgres",
+            dependencies: [
+                "Contactor",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Streaming CSV reader (a quote-aware byte scanner; see CSVRecordReader's docs) and
@@ -152,6 +168,23 @@ let package = Package(
                 "ContactorTesting",
             ],
             path: "benchmarks/Engine"),
+        // What a sync of a large file costs beside validating it (docs/performance.md).
+        .executableTarget(
+            name: "contactor-sync-bench",
+            dependencies: [
+                "Contactor", "ContactorStore", "ContactorTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/Sync"),
+        // Work shared by workers through PostgreSQL (docs/scaling.md).
+        .executableTarget(
+            name: "contactor-scaling-bench",
+            dependencies: [
+                "Contactor", "ContactorHTTP", "ContactorPostgres", "ContactorProviders",
+                "ContactorSandbox", "ContactorTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/Scaling"),
         // Cost of Lua mapping and validation per contact (run in release mode; docs in main.swift).
         .executableTarget(
             name: "contactor-lua-bench", dependencies: ["Contactor", "ContactorLua"],
@@ -173,6 +206,19 @@ let package = Package(
             ],
             path: "Examples/Embedding"
         ),
+        // The service of docs/library.md (ServiceLifecycle, Prometheus, a wrapped
+        // HTTPClient, per-call credentials), compiled and run by a test.
+        .executableTarget(
+            name: "contactor-service-example",
+            dependencies: [
+                "Contactor", "ContactorHTTP", "ContactorProviders", "ContactorSandbox",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Examples/Service"
+        ),
         .testTarget(
             name: "ContactorTests",
             dependencies: [
@@ -186,6 +232,15 @@ let package = Package(
             dependencies: [
                 "ContactorStore", "ContactorTesting", "contactor-journal-torture",
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        // The PostgreSQL store against a real server started on 127.0.0.1 by the tests.
+        .testTarget(
+            name: "ContactorPostgresTests",
+            dependencies: [
+                "ContactorPostgres", "ContactorTesting", "ContactorProviders", "ContactorSandbox",
+                "ContactorHTTP",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
         .testTarget(
@@ -231,6 +286,8 @@ let package = Package(
                 "ContactorHTTP", "Contactor", "ContactorTesting", "ContactorTestServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Every built-in adapter against its loopback emulator: the shared conformance
@@ -251,7 +308,7 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 "Contactor", "ContactorProviders", "ContactorSandbox", "ContactorHTTP",
                 "ContactorStore", "ContactorCSV", "ContactorTesting", "ContactorTestServer",
-                "contactor",
+                "contactor", "contactor-service-example",
             ]
         ),
         // End-to-end tests of the command line: run the built `contactor` binary.

@@ -7,6 +7,8 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOSSL
+import ServiceLifecycle
+import Synchronization
 
 /// The real ``HTTPTransport``, on AsyncHTTPClient.
 ///
@@ -32,7 +34,12 @@ import NIOSSL
 ///   transient, and fails at the first handshake. Messages name the method, host and path,
 ///   never the query string, a header or a body.
 /// - It never retries by itself (connection establishment included): the engine retries.
-public final class AsyncHTTPClientTransport: HTTPTransport {
+///
+/// In a service, the transport is a ServiceLifecycle `Service`: add it to the
+/// `ServiceGroup`, and its pools are shut down when the group shuts down. A service that
+/// already owns an `HTTPClient` (`HTTPClient.shared`, Vapor's `app.http.client.shared`)
+/// passes it to ``init(client:configuration:)`` instead of opening a second pool.
+public final class AsyncHTTPClientTransport: HTTPTransport, Service {
     /// How the transport connects and how long it waits.
     public struct Configuration: Sendable {
         /// The longest time to establish a connection: the TCP connection, a proxy's
@@ -93,6 +100,9 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
     public let configuration: Configuration
     private let direct: HTTPClient
     private let proxied: [ProxySettings.Server: HTTPClient]
+    /// The pools this transport created and must shut down; empty once shut down, and
+    /// always for a wrapped client.
+    private let owned: Mutex<[HTTPClient]>
 
     /// Creates a transport and its connection pools.
     ///
@@ -106,6 +116,33 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
             proxied[server] = Self.makeClient(configuration, proxy: server)
         }
         self.proxied = proxied
+        self.owned = Mutex([direct] + Array(proxied.values))
+    }
+
+    /// Creates a transport that sends through `client`, an `HTTPClient` the caller owns
+    /// and shuts down (``shutdown()`` leaves it open).
+    ///
+    /// The client's own configuration then decides TLS, proxies, redirects, connection
+    /// timeouts and pool size; of `configuration`, only ``Configuration/requestTimeout``
+    /// (the deadline of each request), ``Configuration/maxResponseBodySize`` and
+    /// ``Configuration/userAgent`` apply. Note that `HTTPClient.shared` follows redirects:
+    /// give a client whose `redirectConfiguration` is `.disallow` to keep credentials from
+    /// travelling to another host, as a transport made with ``init(configuration:)`` does.
+    public init(client: HTTPClient, configuration: Configuration = Configuration(proxy: nil)) {
+        var configuration = configuration
+        configuration.proxy = nil
+        self.configuration = configuration
+        self.direct = client
+        self.proxied = [:]
+        self.owned = Mutex([])
+    }
+
+    /// Runs until the service group shuts down gracefully (or the task is cancelled), then
+    /// shuts the transport's own pools down.
+    public func run() async throws {
+        // Returns at graceful shutdown, throws on cancellation: either way, the end.
+        try? await gracefulShutdown()
+        try await shutdown()
     }
 
     /// Runs `body` with a new transport and shuts the transport down afterwards, whether
@@ -126,12 +163,18 @@ public final class AsyncHTTPClientTransport: HTTPTransport {
         return result
     }
 
-    /// Closes every connection and releases the pools; the transport cannot send after.
+    /// Closes every connection and releases the pools the transport created; the
+    /// transport cannot send after. Calling it again does nothing; a client passed to
+    /// ``init(client:configuration:)`` is left to its owner.
     ///
     /// - Throws: When a pool fails to shut down cleanly.
     public func shutdown() async throws {
         var firstError: (any Error)?
-        for client in [direct] + Array(proxied.values) {
+        let clients = owned.withLock { clients in
+            defer { clients.removeAll() }
+            return clients
+        }
+        for client in clients {
             do { try await client.shutdown() } catch { firstError = firstError ?? error }
         }
         if let firstError { throw firstError }

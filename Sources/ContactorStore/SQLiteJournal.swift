@@ -41,6 +41,15 @@ public final class SQLiteJournal: RunJournal {
     // `DatabaseQueue` is Sendable: it serialises every access on its own dispatch queue.
     private let queue: DatabaseQueue
 
+    /// Takes the journal's lock file (`PATH.lock`, `flock(2)`) for one run: a second run on
+    /// the same journal, in any process, is refused with `busy` naming this one, and the
+    /// kernel releases the lock when the process ends, however it ends.
+    public func lock(holder: String) async throws -> (any StoreLease)? {
+        guard path != ":memory:", !path.isEmpty else { return nil }
+        return try FileLock.acquire(
+            path: path + ".lock", holder: holder, what: "the journal \(path)")
+    }
+
     /// Opens the journal at `path`, creating the file when it does not exist.
     ///
     /// - Parameter path: The journal file. Its directory must exist.

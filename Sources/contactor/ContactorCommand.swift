@@ -20,7 +20,7 @@ struct ContactorCommand: AsyncParsableCommand {
         subcommands: [
             AddCommand.self, DeleteCommand.self, ImportCommand.self, SyncCommand.self,
             ValidateCommand.self, ListCommand.self, ProvidersCommand.self, PluginsCommand.self,
-            SandboxCommand.self,
+            SandboxCommand.self, WorkerCommand.self, ResultsCommand.self,
         ]
     )
 

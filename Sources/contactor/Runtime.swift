@@ -352,6 +352,13 @@ extension Runtime {
         writer.finish()
         if let stop = run.stopReason {
             Console.err("contactor: stopped early, nothing more was sent: \(stop.description)")
+            if stop.isTransient {
+                Console.err(
+                    journalled
+                        ? "contactor: the contacts not sent are failed in the journal; once the provider answers again, run the same command with --resume to send them"
+                        : "contactor: once the provider answers again, run the same command again (with --journal, a later --resume sends only what is left)"
+                )
+            }
         }
         return writer.hasFailures ? 1 : 0
     }

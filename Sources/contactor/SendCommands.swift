@@ -81,6 +81,7 @@ struct DeleteCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var journaling: JournalOptions
+    @OptionGroup var submitting: SubmitOptions
 
     func validate() throws {
         switch (file, phone.isEmpty) {
@@ -94,8 +95,13 @@ struct DeleteCommand: AsyncParsableCommand {
         if file == nil, journaling.journal != nil {
             throw ValidationError("--journal records a file's deletion; it has no use with --phone")
         }
+        if file == nil, submitting.store.store != nil {
+            throw ValidationError(
+                "--store shares a file's deletion with workers; it has no use with --phone")
+        }
         try sending.check()
         try journaling.check()
+        try submitting.check(journaling)
         try global.validateRegion()
         try global.validateOutput()
     }
@@ -105,7 +111,11 @@ struct DeleteCommand: AsyncParsableCommand {
             let flags = records.settings(sending.settings())
             let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags)
             {
-                try await $0.deleteFile(
+                if let store = try submitting.storeConfiguration() {
+                    return try await $0.submitFile(
+                        file, operation: .delete, store: store, detach: submitting.detach)
+                }
+                return try await $0.deleteFile(
                     file, journalPath: journaling.journal, resume: journaling.resume,
                     ledgerPath: journaling.ledger)
             }
@@ -188,10 +198,12 @@ struct ImportCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var journaling: JournalOptions
+    @OptionGroup var submitting: SubmitOptions
 
     func validate() throws {
         try sending.check()
         try journaling.check()
+        try submitting.check(journaling)
         try global.validateRegion()
         try global.validateOutput()
     }
@@ -199,7 +211,11 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = records.settings(sending.settings())
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
-            try await $0.importFile(
+            if let store = try submitting.storeConfiguration() {
+                return try await $0.submitFile(
+                    file, operation: .add, store: store, detach: submitting.detach)
+            }
+            return try await $0.importFile(
                 file, journalPath: journaling.journal, resume: journaling.resume,
                 ledgerPath: journaling.ledger)
         }

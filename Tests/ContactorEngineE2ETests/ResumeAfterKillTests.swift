@@ -169,3 +169,62 @@ struct CommandLineRateLimitTests {
         }
     }
 }
+
+/// `contactor sync` killed with SIGKILL in the middle, then run again.
+@Suite struct SyncAfterKillTests {
+    @Test func aSyncKilledMidwayIsFinishedByRunningItAgain() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "contactor-e2e-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let phones = frenchMobiles(300, from: 4000)
+        let csv = directory.appendingPathComponent("list.csv")
+        try Data(("phone,first_name\n" + phones.map { "\($0),Ada\n" }.joined()).utf8).write(to: csv)
+        let ledger = directory.appendingPathComponent("ledger.sqlite").path
+
+        try await withSandbox(faults: FaultConfiguration(latency: .milliseconds(120))) { server in
+            let arguments =
+                [
+                    "sync", csv.path, "--provider", "octopush", "--list", "demo", "--ledger",
+                    ledger,
+                    "--concurrency", "2", "--batch-size", "10",
+                    "--endpoint", server.url(for: "octopush").absoluteString, "--output", "json",
+                ]
+                + SandboxDemo.standard.credentials(for: "octopush").sorted { $0.key < $1.key }
+                .flatMap { ["--credential", "\($0.key)=\($0.value)"] }
+            let contactor = try CommandLineProcess.contactor()
+            let out = directory.appendingPathComponent("first.out")
+            let process = try contactor.start(
+                arguments, stdout: out, stderr: directory.appendingPathComponent("first.err"))
+            _ = await poll(timeout: .seconds(60)) {
+                let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+                return text.split(separator: "\n").count >= 30 || !process.isRunning
+            }
+            try #require(process.isRunning, "the sync ended before it could be killed")
+            kill(process.processIdentifier, SIGKILL)
+            process.waitUntilExit()
+            #expect(await server.contacts(provider: "octopush", list: "demo").count < phones.count)
+
+            // Run again: it ends in step.
+            let second = try await contactor.run(arguments, timeout: .seconds(120))
+            #expect(second.status == 0, "\(second.stderr)")
+            let stored = await server.contacts(provider: "octopush", list: "demo").map(\.phone)
+            #expect(stored.count == phones.count)
+            #expect(Set(stored) == Set(phones))
+            let entries = try await SQLiteLedger(path: ledger).entries(
+                in: LedgerScope(
+                    provider: "octopush", account: SandboxDemo.standard.octopush.apiLogin,
+                    list: "demo"), origin: nil, after: nil, limit: 1000)
+            #expect(entries.count == phones.count)
+            #expect(entries.allSatisfy { $0.origin == .added && !$0.isPending })
+
+            // And once more: nothing left to send.
+            server.clearRequests()
+            let third = try await contactor.run(arguments, timeout: .seconds(120))
+            #expect(third.status == 0, "\(third.stderr)")
+            #expect(server.requests.isEmpty)
+            #expect(third.stdoutLines.count == phones.count)
+            #expect(third.stdoutLines.allSatisfy { $0.contains(#""status":"skipped""#) })
+        }
+    }
+}

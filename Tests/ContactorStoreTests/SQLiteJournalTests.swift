@@ -405,3 +405,19 @@ func productsDirectory() -> URL {
         #expect(throws: JournalError.self) { _ = try SQLiteLedger(path: path) }
     }
 }
+
+@Suite struct SQLiteJournalConformanceTests {
+    @Test(arguments: JournalConformance.Check.allCases)
+    func theSQLiteJournalConforms(_ check: JournalConformance.Check) async throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("run.sqlite")
+        try await JournalConformance.run(check) { try SQLiteJournal(path: path) }
+    }
+}
+
+@Suite struct InMemoryJournalConformanceTests {
+    @Test(arguments: JournalConformance.Check.allCases)
+    func theInMemoryJournalConforms(_ check: JournalConformance.Check) async throws {
+        try await JournalConformance.run(check) { InMemoryJournal() }
+    }
+}

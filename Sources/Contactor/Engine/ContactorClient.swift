@@ -193,20 +193,60 @@ public struct ContactorClient: Sendable {
     public func validate<Records: AsyncSequence & Sendable>(
         _ records: Records, provider: String? = nil, options: RunOptions = RunOptions()
     ) async throws(ContactorError) -> ImportRun where Records.Element == InputRecord {
+        try await prepareOnly(
+            records, operation: .add, provider: provider, options: options, keepsContacts: false)
+    }
+
+    /// Does all of a run's local work on `records` (mapping, normalisation, the provider's
+    /// and the validators' checks, duplicates) and sends nothing: each `valid` outcome
+    /// carries the contact as it would be sent (``RecordOutcome/contact``), for a service
+    /// that sends it elsewhere, later or from another process (ContactorPostgres's work
+    /// queue), with ``send(_:operation:provider:list:options:)``.
+    ///
+    /// - Throws: ``ContactorError`` `unknown_provider`, `unsupported_operation` or
+    ///   `invalid_list` (what the provider refuses before anything is sent; no credential
+    ///   is needed).
+    public func prepare<Records: AsyncSequence & Sendable>(
+        _ records: Records, operation: ContactOperation, provider: String, list: String,
+        options: RunOptions = RunOptions()
+    ) async throws(ContactorError) -> ImportRun where Records.Element == InputRecord {
+        let resolved = try self.provider(named: provider)
+        let descriptor = resolved.descriptor
+        guard descriptor.supports(operation) else {
+            throw ContactorError(
+                .unsupportedOperation, "\(operation) is not supported by \(descriptor.name)",
+                provider: descriptor.name, reason: resolved.unsupported(operation))
+        }
+        if let error = resolved.checkList(list, options: options.providerOptions, for: operation) {
+            throw ContactorError(
+                .invalidList, error.message, provider: descriptor.name,
+                reason: error.attributed(to: descriptor.name, operation: operation))
+        }
+        return try await prepareOnly(
+            records, operation: operation, provider: provider, options: options,
+            keepsContacts: true)
+    }
+
+    private func prepareOnly<Records: AsyncSequence & Sendable>(
+        _ records: Records, operation: ContactOperation, provider: String?, options: RunOptions,
+        keepsContacts: Bool
+    ) async throws(ContactorError) -> ImportRun where Records.Element == InputRecord {
         let resolved = try provider.map { name throws(ContactorError) in
             try self.provider(named: name)
         }
         let logger = options.logger ?? configuration.logger
-        let engine = Engine(
-            provider: resolved, operation: .add, list: "", mode: .validate,
+        var engine = Engine(
+            provider: resolved, operation: operation, list: "", mode: .validate,
             context: ProviderContext(
                 transport: configuration.transport, credentials: Credentials([:]),
                 endpoint: URL(string: "about:blank")!, logger: logger),
-            preparer: preparer(for: resolved, operation: .add, options: options),
-            batchSizes: [.add: 1], concurrency: 1, workers: configuration.preparationConcurrency,
+            preparer: preparer(for: resolved, operation: operation, options: options),
+            batchSizes: [operation: 1], concurrency: 1,
+            workers: configuration.preparationConcurrency,
             retry: configuration.retry, clock: configuration.clock, logger: logger,
             detectsDuplicates: options.detectsDuplicates, journal: nil, ledger: nil, replay: nil,
             state: RunState())
+        engine.keepsContacts = keepsContacts
         var plain = options
         plain.runInfo = nil
         plain.resume = false
@@ -214,6 +254,30 @@ public struct ContactorClient: Sendable {
             try await engine.run(
                 records, source: { EngineSource(line: $0.line, payload: .record($0)) },
                 emit: emit)
+        }
+    }
+
+    /// Sends contacts already prepared (by ``prepare(_:operation:provider:list:options:)``,
+    /// perhaps in another process), each under the input line it came from: outcomes
+    /// carry those lines, and a journaled run (``RunOptions/runInfo``) records them under
+    /// those lines. The provider still checks each contact; the mapping, validators and
+    /// duplicate detection of `options` are not applied again.
+    ///
+    /// - Returns: The run, one outcome per contact, in the order given.
+    /// - Throws: ``ContactorError`` when the run is refused before anything is sent (see
+    ///   ``importRecords(_:operation:provider:list:options:)``).
+    public func send(
+        _ contacts: [PreparedContact], operation: ContactOperation, provider: String,
+        list: String, options: RunOptions = RunOptions()
+    ) async throws(ContactorError) -> ImportRun {
+        var options = options
+        options.validators = []
+        options.detectsDuplicates = false
+        let engine = try makeEngine(
+            operation: operation, provider: provider, list: list, options: options)
+        let sources = contacts.map { EngineSource(line: $0.line, payload: .contact($0.contact)) }
+        return try await start(engine, options: options) { engine, emit in
+            try await engine.run(sources.async, source: { $0 }, emit: emit)
         }
     }
 
@@ -462,6 +526,17 @@ public struct ContactorClient: Sendable {
             await lease?.release()
             throw error
         }
+        if let journal = plan.journal {
+            do {
+                if let journalLease = try await journal.lock(holder: Self.holder) {
+                    lease = CombinedLease(leases: [lease, journalLease].compactMap { $0 })
+                }
+            } catch {
+                await lease?.release()
+                throw (error as? ContactorError)
+                    ?? ContactorError(.journalFailed, "the journal could not be locked: \(error)")
+            }
+        }
         if case .resume(let journal, let id) = plan {
             let finished: IndexSet
             do {
@@ -488,7 +563,18 @@ public struct ContactorClient: Sendable {
         case none
         case start(any RunJournal, RunInfo)
         case resume(any RunJournal, Int64)
+
+        /// The journal the run writes, if any.
+        var journal: (any RunJournal)? {
+            switch self {
+            case .none: nil
+            case .start(let journal, _), .resume(let journal, _): journal
+            }
+        }
     }
+
+    /// Who this process is, in the message a second run on the same store gets.
+    static var holder: String { "pid \(ProcessInfo.processInfo.processIdentifier)" }
 
     private func journalPlan(
         for engine: Engine, options: RunOptions
@@ -617,5 +703,14 @@ struct ArraySequence<Element: Sendable>: AsyncSequence, Sendable {
     struct Iterator: AsyncIteratorProtocol {
         var base: IndexingIterator<[Element]>
         mutating func next() async -> Element? { base.next() }
+    }
+}
+
+/// Several leases released as one, the last taken first.
+struct CombinedLease: StoreLease {
+    let leases: [any StoreLease]
+
+    func release() async {
+        for lease in leases.reversed() { await lease.release() }
     }
 }

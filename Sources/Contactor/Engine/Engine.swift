@@ -19,6 +19,7 @@ struct EngineSource: Sendable {
 final class RunState: Sendable {
     private let stop = Mutex<ContactError?>(nil)
     private let journalRun = Mutex<Int64?>(nil)
+    private let unanswered = Mutex(0)
 
     /// Why the run stopped early, if it did.
     var stopReason: ContactError? { stop.withLock { $0 } }
@@ -26,6 +27,16 @@ final class RunState: Sendable {
     /// Records `error` as the reason to stop, unless one is already recorded.
     func stop(with error: ContactError) {
         stop.withLock { if $0 == nil { $0 = error } }
+    }
+
+    /// Notes that an attempt got an answer (whatever it said): the provider is reachable.
+    func noteAnswer() { unanswered.withLock { $0 = 0 } }
+
+    /// Notes that an attempt got no answer; returns how many in a row got none.
+    func noteNoAnswer() -> Int {
+        unanswered.withLock {
+            $0 += 1; return $0
+        }
     }
 
     /// The journal's identifier of the run.
@@ -117,6 +128,8 @@ struct Engine: Sendable {
     /// The outcomes recorded by the run being resumed; those lines are not sent again.
     var replay: ReplayWindow?
     var state: RunState
+    /// In validate mode, whether each valid outcome carries its prepared contact.
+    var keepsContacts = false
 
     /// Errors thrown for a batch after which nothing more is sent.
     static let stopCodes: Set<ContactError.Code> = [
@@ -259,8 +272,9 @@ struct Engine: Sendable {
                             continue
                         }
                         if mode == .validate {
-                            outcomes.set(
-                                sequence, RecordOutcome(line: line, phone: phone, result: .valid))
+                            var outcome = RecordOutcome(line: line, phone: phone, result: .valid)
+                            if keepsContacts { outcome.contact = contact }
+                            outcomes.set(sequence, outcome)
                             continue
                         }
                         if let stop = state.stopReason {
@@ -718,12 +732,18 @@ struct Engine: Sendable {
         func fill(_ indices: [Int], _ result: ContactResult) {
             for index in indices { results[index] = result }
         }
+        /// Why the last retry was not made, when the provider's own wait was the reason.
+        var refusedWait: String?
         /// Waits before the next attempt; `false` when no attempt is left.
         func waitForRetry(retryAfter: Duration?) async -> Bool {
             guard attempt < retry.maxAttempts else { return false }
             // A provider that asks for a longer wait than the policy allows is not sent
             // anything sooner: the contacts end failed (transient), for a later resume.
-            if let retryAfter, retryAfter > retry.maxBackoff { return false }
+            if let retryAfter, retryAfter > retry.maxBackoff {
+                refusedWait =
+                    " (gave up: the provider asked to wait \(Self.describe(retryAfter)) before retrying, longer than the longest wait allowed, \(Self.describe(retry.maxBackoff)))"
+                return false
+            }
             let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
             guard elapsed() + wait < retry.totalBudget else { return false }
             do {
@@ -736,6 +756,7 @@ struct Engine: Sendable {
             return true
         }
         func gaveUp(_ error: ContactError) -> ContactError {
+            if let refusedWait { return error.appending(refusedWait) }
             guard attempt > 1 else { return error }
             return error.appending(" (gave up after \(attempt) attempts)")
         }
@@ -762,6 +783,21 @@ struct Engine: Sendable {
                     break
                 }
                 let error = classify(error, operation)
+                if error.isTransient, [.transportError, .timeout].contains(error.code) {
+                    let unanswered = state.noteNoAnswer()
+                    if retry.unreachableAfter > 0, unanswered >= retry.unreachableAfter {
+                        let stop = ContactError(
+                            .transportError,
+                            "\(providerName) is unreachable: \(unanswered) requests in a row got no answer (the last: \(error.message)); nothing more is sent",
+                            provider: providerName, operation: operation, isTransient: true)
+                        if state.stopReason == nil { logger.error("stopping the run: \(stop)") }
+                        state.stop(with: stop)
+                        fill(todo, .failed(state.stopReason ?? stop))
+                        break
+                    }
+                } else {
+                    state.noteAnswer()
+                }
                 if Self.stopCodes.contains(error.code) {
                     logger.error("stopping the run: \(error)")
                     state.stop(with: error)
@@ -785,6 +821,7 @@ struct Engine: Sendable {
                 }
                 break
             }
+            state.noteAnswer()
             guard answer.count == batch.count else {
                 fill(
                     todo,
@@ -829,6 +866,13 @@ struct Engine: Sendable {
         case .update: return try await provider.update(batch, in: list, context: context)
         default: throw provider.unsupported(operation)
         }
+    }
+
+    /// A duration as a message says it (`90 s`, `1.5 s`).
+    static func describe(_ duration: Duration) -> String {
+        let seconds = duration.seconds
+        return seconds == seconds.rounded()
+            ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
     }
 
     private func cancelled(_ operation: ContactOperation) -> ContactError {

@@ -1,3 +1,17 @@
+/// A contact ready to send, with the input line it came from.
+public struct PreparedContact: Sendable, Hashable {
+    /// The 1-based input line where its record starts.
+    public var line: Int
+    /// The contact, normalised and checked.
+    public var contact: Contact
+
+    /// Creates a prepared contact.
+    public init(line: Int, contact: Contact) {
+        self.line = line
+        self.contact = contact
+    }
+}
+
 /// The outcome of one input record (or, in a sync, of one contact the input no longer
 /// holds): its line, its phone once parsed, and its result.
 ///
@@ -26,6 +40,9 @@ public struct RecordOutcome: Sendable, Hashable {
     /// Whether this outcome comes from the journal of an earlier, resumed run (the record
     /// was not sent again).
     public var isReplayed: Bool
+    /// From ``ContactorClient/prepare(_:operation:provider:list:options:)``, the contact of
+    /// a `valid` record as it would be sent; `nil` otherwise.
+    public var contact: Contact?
 
     /// Creates an outcome.
     public init(

@@ -14,12 +14,17 @@ public struct RetryPolicy: Sendable, Hashable {
     public var jitter: Double
     /// The most time to spend on one request, all attempts and waits included.
     public var totalBudget: Duration
+    /// How many attempts in a row, across the whole run, may get no answer at all (a
+    /// transport failure or a timeout) before the run stops sending: the provider is then
+    /// taken as unreachable, and every contact not yet sent ends `failed` (resumable) with
+    /// a message that says so. Any answer, even an error, resets the count. `0` never stops.
+    public var unreachableAfter: Int
 
     /// Creates a policy.
     public init(
         maxAttempts: Int = 5, initialBackoff: Duration = .milliseconds(200),
         maxBackoff: Duration = .seconds(30), multiplier: Double = 2, jitter: Double = 0.5,
-        totalBudget: Duration = .seconds(120)
+        totalBudget: Duration = .seconds(120), unreachableAfter: Int = 10
     ) {
         self.maxAttempts = max(1, maxAttempts)
         self.initialBackoff = initialBackoff
@@ -27,9 +32,11 @@ public struct RetryPolicy: Sendable, Hashable {
         self.multiplier = multiplier
         self.jitter = min(max(jitter, 0), 1)
         self.totalBudget = totalBudget
+        self.unreachableAfter = max(0, unreachableAfter)
     }
 
-    /// The default: 5 attempts, 200 ms doubling to at most 30 s, half jitter, 2 minutes.
+    /// The default: 5 attempts, 200 ms doubling to at most 30 s, half jitter, 2 minutes;
+    /// the run stops after 10 attempts in a row without an answer.
     public static let standard = RetryPolicy()
 
     /// No retries at all.

@@ -167,7 +167,7 @@ extension ContactorClient {
     func acquire(_ ledger: any Ledger, scope: LedgerScope) async throws -> any StoreLease {
         do {
             return try await ledger.acquire(
-                for: scope, holder: "pid \(ProcessInfo.processInfo.processIdentifier)")
+                for: scope, holder: Self.holder)
         } catch {
             throw Engine.ledgerError(error)
         }

@@ -74,9 +74,17 @@ public protocol RunJournal: Sendable {
     /// does not grow with the lines already done. The default filters
     /// ``entries(run:)``; journals that can, answer from an index instead.
     func entries(run: Int64, lines: ClosedRange<Int>) async throws -> [JournalEntry]
+    /// Takes the journal for one run, so that no second run (in this process or another)
+    /// writes it at the same time; `nil` when the journal needs no lock (the default).
+    ///
+    /// - Parameter holder: Who takes it (`pid 4242`), for the message a second run gets.
+    /// - Throws: ``ContactorError`` `busy` naming the holder when another run has it.
+    func lock(holder: String) async throws -> (any StoreLease)?
 }
 
 extension RunJournal {
+    public func lock(holder: String) async throws -> (any StoreLease)? { nil }
+
     public func entries(run: Int64, lines: ClosedRange<Int>) async throws -> [JournalEntry] {
         try await entries(run: run).filter { lines.contains($0.line) }
     }
