@@ -95,22 +95,13 @@ final class OutputWriter {
         if row.error?.detail == .regionNeeded { regionNeeded += 1 }
         switch format {
         case .json, .csv:
-            Console.out(row.jsonText())
+            RowOutput.line { row.writeJSON(to: &$0) }
         case .table:
             if !tableHeaderPrinted {
                 tableHeaderPrinted = true
                 Console.out(Self.tableLine("LINE", "PHONE", "STATUS", "ID", "DETAIL"))
             }
-            let detail =
-                row.error.map { error in
-                    var text = "\(error.code): \(error.message)"
-                    if let code = error.providerCode { text += " [\(code)]" }
-                    return text
-                } ?? ""
-            Console.out(
-                Self.tableLine(
-                    row.line.map(String.init) ?? "-", row.phone ?? "-", row.status, row.id ?? "-",
-                    detail))
+            RowOutput.line { row.writeTableRow(to: &$0) }
         }
     }
 
@@ -172,10 +163,12 @@ final class OutputWriter {
 /// Writing to stdout and stderr without interleaving partial lines.
 enum Console {
     static func out(_ line: String) {
+        RowOutput.flush()
         FileHandle.standardOutput.write(Data((line + "\n").utf8))
     }
 
     static func err(_ line: String) {
+        RowOutput.flush()
         FileHandle.standardError.write(Data((line + "\n").utf8))
     }
 

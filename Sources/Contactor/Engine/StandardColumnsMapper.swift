@@ -25,20 +25,26 @@ public struct StandardColumnsMapper: RecordMapper {
             let value = column.value.trimmingWhitespace()
             guard !value.isEmpty else { continue }
             let name = column.name.trimmingWhitespace()
-            switch name.lowercased() {
-            case "phone": phone = phone ?? value
-            case "first_name": draft.firstName = draft.firstName ?? value
-            case "last_name": draft.lastName = draft.lastName ?? value
-            case "email": draft.email = draft.email ?? value
-            case "birthday": draft.birthday = draft.birthday ?? value
-            case "civility": draft.civility = draft.civility ?? value
-            default:
-                if draft.fields[name] == nil { draft.fields[name] = value }
+            // `name.lowercased()` against each standard name, on bytes for ASCII names.
+            if name.equalsLowercased("phone") {
+                phone = phone ?? value
+            } else if name.equalsLowercased("first_name") {
+                draft.firstName = draft.firstName ?? value
+            } else if name.equalsLowercased("last_name") {
+                draft.lastName = draft.lastName ?? value
+            } else if name.equalsLowercased("email") {
+                draft.email = draft.email ?? value
+            } else if name.equalsLowercased("birthday") {
+                draft.birthday = draft.birthday ?? value
+            } else if name.equalsLowercased("civility") {
+                draft.civility = draft.civility ?? value
+            } else if draft.fields[name] == nil {
+                draft.fields[name] = value
             }
         }
         guard let phone else {
             let hasColumn = record.columns.contains {
-                $0.name.trimmingWhitespace().lowercased() == "phone"
+                $0.name.trimmingWhitespace().equalsLowercased("phone")
             }
             throw ContactError(
                 .missingField,
@@ -48,16 +54,5 @@ public struct StandardColumnsMapper: RecordMapper {
         }
         draft.phone = phone
         return draft
-    }
-}
-
-extension String {
-    /// The string without leading and trailing white space and newlines.
-    func trimmingWhitespace() -> String {
-        let scalars = unicodeScalars
-        guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
-            let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })
-        else { return "" }
-        return String(scalars[first...last])
     }
 }

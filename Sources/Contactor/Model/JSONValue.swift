@@ -78,7 +78,17 @@ public enum JSONValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral,
     }
 
     /// The compact JSON text.
-    public var jsonText: String { String(decoding: encoded(), as: UTF8.self) }
+    public var jsonText: String {
+        switch self {
+        case .double, .array, .object:
+            return String(decoding: encoded(), as: UTF8.self)
+        case .null, .bool, .int, .string:
+            // The same bytes, without a JSONEncoder (JSONTextWriterTests compares them).
+            var writer = JSONTextWriter(capacity: 32)
+            writer.value(self)
+            return String(decoding: writer.bytes, as: UTF8.self)
+        }
+    }
 
     private func finite() -> JSONValue {
         switch self {
