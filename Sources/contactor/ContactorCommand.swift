@@ -27,6 +27,7 @@ struct ContactorCommand: AsyncParsableCommand {
     /// Runs the command; usage errors exit with 2 (not ArgumentParser's 64), as the
     /// contract says.
     static func main() async {
+        StandardStreams.ignoreBrokenPipeSignal()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

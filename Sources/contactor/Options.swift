@@ -46,6 +46,16 @@ struct ProviderOptions: ParsableArguments {
     )
     var dryRun = false
 
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "The longest one request may take, connection and answer included (\(Limits.format(Limits.timeout.lowerBound)) to \(Limits.format(Limits.timeout.upperBound)); default 30).",
+            valueName: "seconds"),
+        transform: {
+            try Limits.number($0, option: "--timeout", unit: "seconds", in: Limits.timeout)
+        })
+    var timeout: Double?
+
     /// No provider options, for commands that take none (`providers`, `validate`).
     ///
     /// Parsed from no arguments: a value made with `init()` has no values behind its
@@ -107,9 +117,16 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func validateRegion() throws {
-        if let region, region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
+        guard let region else { return }
+        if region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
             throw ValidationError(
-                "--region must be a two-letter ISO 3166-1 code such as FR, not '\(region)'")
+                "--region must be a two-letter ISO 3166-1 code such as FR, not \(Limits.escaped(region))"
+            )
+        }
+        if !PhoneNumber.isKnownRegion(region.uppercased()) {
+            throw ValidationError(
+                "--region \(region) is not a region libphonenumber knows (an ISO 3166-1 code such as FR, DE, US)"
+            )
         }
     }
 }

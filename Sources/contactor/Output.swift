@@ -161,23 +161,22 @@ final class OutputWriter {
     private static func tableLine(
         _ line: String, _ phone: String, _ status: String, _ id: String, _ detail: String
     ) -> String {
-        func pad(_ text: String, _ width: Int) -> String {
-            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        // Every cell may come from input or a server: control characters are escaped.
+        func pad(_ raw: String, _ width: Int) -> String {
+            let text = TerminalText.escaped(raw)
+            return text.count >= width
+                ? text : text + String(repeating: " ", count: width - text.count)
         }
         return pad(line, 6) + " " + pad(phone, 16) + " " + pad(status, 9) + " " + pad(id, 12) + " "
-            + detail
+            + TerminalText.escaped(detail)
     }
 }
 
 /// Writing to stdout and stderr without interleaving partial lines.
 enum Console {
-    static func out(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
-    }
+    static func out(_ line: String) { StandardStreams.writeOut(line + "\n") }
 
-    static func err(_ line: String) {
-        FileHandle.standardError.write(Data((line + "\n").utf8))
-    }
+    static func err(_ line: String) { StandardStreams.writeErr(line + "\n") }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
 }
@@ -211,7 +210,7 @@ final class ProgressBar {
 
     func clear() {
         guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        StandardStreams.writeErr("\r\u{1B}[2K")
     }
 
     private func draw() {
@@ -231,7 +230,7 @@ final class ProgressBar {
         } else {
             text += "\(done) done" + String(format: "  %.0f/s", rate)
         }
-        FileHandle.standardError.write(Data(text.utf8))
+        StandardStreams.writeErr(text)
     }
 }
 

@@ -75,6 +75,7 @@ final class Runtime {
         let settings = try await SettingsLoader.load(
             flags: flags, configPath: global.config, profile: global.profile,
             environment: environment)
+        try ArgumentChecks.check(settings)
         var logger = Logger(label: "contactor") { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = .info
@@ -137,6 +138,19 @@ final class Runtime {
         let explicit = Dictionary(
             try parsePairs(providerOptions.credential, option: "--credential"),
             uniquingKeysWith: { _, last in last })
+        for (key, value) in explicit.sorted(by: { $0.key < $1.key }) {
+            try ArgumentChecks.credential(key: key, value: value, source: "--credential")
+        }
+        let name = provider.descriptor.name
+        for key in provider.descriptor.credentialKeys {
+            let variable = Credentials.environmentVariable(provider: name, key: key)
+            if let value = environment[variable] {
+                try ArgumentChecks.credential(key: key, value: value, source: variable)
+            }
+            if let value = settings.fileCredentials[name]?[key] {
+                try ArgumentChecks.credential(key: key, value: value, source: "config file")
+            }
+        }
         return CredentialResolver(
             explicit: explicit, environment: environment, file: settings.fileCredentials)
     }
@@ -146,12 +160,7 @@ final class Runtime {
             return sandbox.url(for: provider.descriptor.name)
         }
         guard let text = settings.endpoint else { return nil }
-        guard let url = URL(string: text), let scheme = url.scheme,
-            ["http", "https"].contains(scheme), url.host != nil
-        else {
-            throw CLIError.usage("--endpoint must be an http:// or https:// URL, not '\(text)'")
-        }
-        return url
+        return try ArgumentChecks.endpoint(text)
     }
 
     // MARK: The client and the run
@@ -171,8 +180,7 @@ final class Runtime {
             }
             if sandbox == nil { try await startSandbox() }
         }
-        let http = AsyncHTTPClientTransport(
-            configuration: .init(proxy: ProxySettings.fromEnvironment(environment)))
+        let http = AsyncHTTPClientTransport(configuration: transportConfiguration())
         self.http = http
         return ContactorClient(
             configuration: .init(
@@ -181,6 +189,21 @@ final class Runtime {
                 credentials: try credentialResolver(for: provider),
                 middlewares: [LoggingMiddleware()],
                 rateLimit: settings.rateLimit.map { .perSecond($0) } ?? .providerDefault))
+    }
+
+    /// The transport's settings: proxies from the environment, and with `--timeout T`
+    /// every phase bounded by T (the whole request by T; the connection and each silence
+    /// by their defaults, or T when shorter).
+    func transportConfiguration() -> AsyncHTTPClientTransport.Configuration {
+        var configuration = AsyncHTTPClientTransport.Configuration(
+            proxy: ProxySettings.fromEnvironment(environment))
+        if let seconds = providerOptions.timeout {
+            let timeout = Duration.milliseconds(Int64((seconds * 1000).rounded()))
+            configuration.requestTimeout = timeout
+            configuration.connectTimeout = min(configuration.connectTimeout, timeout)
+            configuration.readTimeout = min(configuration.readTimeout, timeout)
+        }
+        return configuration
     }
 
     private func startSandbox() async throws {
@@ -208,7 +231,9 @@ final class Runtime {
             options.mapper = loaded
             options.payloadHook = loaded.payloadHook
         }
-        options.onNotice = { notice in Console.err("contactor: \(notice)") }
+        options.onNotice = { notice in
+            Console.err("contactor: \(TerminalText.escaped(notice.description))")
+        }
         return options
     }
 
@@ -283,6 +308,7 @@ extension Runtime {
         let provider = try selectedProvider()
         let list = try requireList()
         let input = try openCSV(path)
+        try requirePhoneColumn(input)
         var journal: SQLiteJournal?
         var runInfo: RunInfo?
         if let journalPath, !providerOptions.dryRun {
@@ -331,6 +357,9 @@ extension Runtime {
                 } else {
                     emit(outcome, to: writer)
                 }
+                // Nobody reads the outcomes any more (`| head`): leaving the loop cancels
+                // the run; what was answered is journalled already.
+                if StandardStreams.stdoutClosed { break }
                 progress.advance()
             }
         } catch {
@@ -340,7 +369,9 @@ extension Runtime {
                 Console.err("contactor: \(error.message)")
                 return 2
             }
-            Console.err("contactor: the \(what) stopped: \(String(describing: error))")
+            Console.err(
+                "contactor: the \(what) stopped: \(TerminalText.escaped(String(describing: error)))"
+            )
             if journalled {
                 Console.err(
                     "contactor: every outcome printed above is in the journal; run again with --resume to continue"
@@ -349,9 +380,19 @@ extension Runtime {
             return 1
         }
         progress.clear()
+        if StandardStreams.stdoutClosed {
+            if journalled {
+                Console.err(
+                    "contactor: standard output was closed; the \(what) stopped. Run again with --resume to continue"
+                )
+            }
+            return StandardStreams.brokenPipeExitStatus
+        }
         writer.finish()
         if let stop = run.stopReason {
-            Console.err("contactor: stopped early, nothing more was sent: \(stop.description)")
+            Console.err(
+                "contactor: stopped early, nothing more was sent: \(TerminalText.escaped(stop.description))"
+            )
         }
         return writer.hasFailures ? 1 : 0
     }
@@ -368,6 +409,7 @@ extension Runtime {
         // a regular file is read again from its path; anything else is copied aside first.
         let readable = try rereadablePath(path)
         let input = try openCSV(readable)
+        try requirePhoneColumn(input)
         let records = CSVRecordReader(path: readable)
         let client = try await client(for: provider)
         var sync = sync
@@ -478,10 +520,14 @@ extension Runtime {
         let writer = ListWriter(
             format: format, descriptor: provider.descriptor, region: options.region)
         do {
-            for try await draft in listing { writer.write(draft) }
+            for try await draft in listing {
+                writer.write(draft)
+                if StandardStreams.stdoutClosed { return StandardStreams.brokenPipeExitStatus }
+            }
         } catch {
             writer.finish()
-            Console.err("contactor: listing stopped: \(String(describing: error))")
+            Console.err(
+                "contactor: listing stopped: \(TerminalText.escaped(String(describing: error)))")
             return 1
         }
         writer.finish()
@@ -494,12 +540,15 @@ extension Runtime {
     func validateFile(_ path: String) async throws -> Int32 {
         let provider = try settings.provider.map { _ in try selectedProvider() }
         let input = try openCSV(path)
+        try requirePhoneColumn(input)
         var options = RunOptions(region: settings.region)
         options.validators = try plugins.validators(named: settings.validators)
         if let mapping = settings.mapping {
             options.mapper = try await plugins.mapping(at: mapping)
         }
-        options.onNotice = { notice in Console.err("contactor: \(notice)") }
+        options.onNotice = { notice in
+            Console.err("contactor: \(TerminalText.escaped(notice.description))")
+        }
         let client = ContactorClient(
             configuration: .init(transport: UnusedTransport(), providers: registry, logger: logger))
         let run = try await client.validate(
@@ -511,9 +560,10 @@ extension Runtime {
                     OutputRow(
                         line: outcome.line, phone: outcome.phone,
                         status: outcome.result.status.rawValue, error: outcome.result.error))
+                if StandardStreams.stdoutClosed { return StandardStreams.brokenPipeExitStatus }
             }
         } catch {
-            throw CLIError(message: String(describing: error), exitCode: 1)
+            throw CLIError(message: TerminalText.escaped(String(describing: error)), exitCode: 1)
         }
         writer.finish()
         return writer.hasFailures ? 1 : 0
@@ -528,8 +578,21 @@ extension Runtime {
         do {
             return try CSVInput.open(path: path)
         } catch {
-            throw CLIError.usage(error.description)
+            throw CLIError.usage(TerminalText.escaped(error.description))
         }
+    }
+
+    /// Refuses an input whose header has no phone column when the standard columns are
+    /// read (no `--mapping`): every row would be rejected for it, so it is a usage error
+    /// naming the columns found, before anything is read further or sent.
+    func requirePhoneColumn(_ input: CSVInput) throws {
+        guard settings.mapping == nil, !input.header.isEmpty else { return }
+        let names = input.header.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.contains(where: { $0.lowercased() == "phone" }) else { return }
+        let found = names.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")
+        throw CLIError.usage(
+            "\(TerminalText.escaped(input.name)): the header has no phone column (columns found: \(found)); name the column of the numbers 'phone', or pass --mapping FILE.lua"
+        )
     }
 
     /// A progress bar over `input`'s bytes (only on a terminal; a stream of unknown size

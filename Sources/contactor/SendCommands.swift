@@ -94,7 +94,6 @@ struct DeleteCommand: AsyncParsableCommand {
         if file == nil, journaling.journal != nil {
             throw ValidationError("--journal records a file's deletion; it has no use with --phone")
         }
-        try sending.check()
         try journaling.check()
         try global.validateRegion()
         try global.validateOutput()
@@ -190,7 +189,6 @@ struct ImportCommand: AsyncParsableCommand {
     @OptionGroup var journaling: JournalOptions
 
     func validate() throws {
-        try sending.check()
         try journaling.check()
         try global.validateRegion()
         try global.validateOutput()

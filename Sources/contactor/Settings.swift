@@ -111,16 +111,17 @@ enum SettingsLoader {
             merged.validators = file.stringArray(forKey: key("validators")) ?? []
         }
         if merged.batchSize == nil, let value = chosen["batch_size"] {
-            guard let size = value.intValue, size > 0 else {
+            guard let size = value.intValue, Limits.batchSize.contains(Int(size)) else {
                 throw ConfigurationError(
-                    "config file \(path), profile '\(name)': batch_size must be a positive integer")
+                    "config file \(path), profile '\(name)': batch_size must be a whole number from \(Limits.batchSize.lowerBound) to \(Limits.batchSize.upperBound)"
+                )
             }
             merged.batchSize = Int(size)
         }
         if merged.concurrency == nil, let value = chosen["concurrency"] {
-            guard let count = value.intValue, count > 0 else {
+            guard let count = value.intValue, Limits.concurrency.contains(Int(count)) else {
                 throw ConfigurationError(
-                    "config file \(path), profile '\(name)': concurrency must be a positive integer"
+                    "config file \(path), profile '\(name)': concurrency must be a whole number from \(Limits.concurrency.lowerBound) to \(Limits.concurrency.upperBound)"
                 )
             }
             merged.concurrency = Int(count)
@@ -132,9 +133,9 @@ enum SettingsLoader {
                 case .double(let number): number
                 default: nil
                 }
-            guard let rate, rate > 0 else {
+            guard let rate, Limits.rateLimit.contains(rate) else {
                 throw ConfigurationError(
-                    "config file \(path), profile '\(name)': rate_limit must be a positive number of requests per second"
+                    "config file \(path), profile '\(name)': rate_limit must be a number of requests per second from \(Limits.format(Limits.rateLimit.lowerBound)) to \(Limits.format(Limits.rateLimit.upperBound))"
                 )
             }
             merged.rateLimit = rate

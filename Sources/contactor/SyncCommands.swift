@@ -27,29 +27,31 @@ struct RecordOptions: ParsableArguments {
 /// How contacts are sent: batch size, concurrency, rate (import, sync, delete FILE).
 struct SendingOptions: ParsableArguments {
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: ArgumentHelp(
-            "Contacts per request (at most the provider's batch size).", valueName: "n"))
+            "Contacts per request (\(Limits.batchSize.lowerBound) to \(Limits.batchSize.upperBound); at most the provider's batch size).",
+            valueName: "n"),
+        transform: { try Limits.integer($0, option: "--batch-size", in: Limits.batchSize) })
     var batchSize: Int?
 
     @Option(
-        name: .long, help: ArgumentHelp("Requests in flight at once (default 4).", valueName: "n"))
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Requests in flight at once (\(Limits.concurrency.lowerBound) to \(Limits.concurrency.upperBound), default 4).",
+            valueName: "n"),
+        transform: { try Limits.integer($0, option: "--concurrency", in: Limits.concurrency) })
     var concurrency: Int?
 
     @Option(
-        name: .long,
-        help: ArgumentHelp("The most requests per second to the provider.", valueName: "req_per_s"))
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "The most requests per second to the provider (\(Limits.format(Limits.rateLimit.lowerBound)) to \(Limits.format(Limits.rateLimit.upperBound))).",
+            valueName: "req_per_s"),
+        transform: {
+            try Limits.number(
+                $0, option: "--rate-limit", unit: "requests per second", in: Limits.rateLimit)
+        })
     var rateLimit: Double?
-
-    func check() throws {
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let concurrency, concurrency < 1 {
-            throw ValidationError("--concurrency must be at least 1")
-        }
-        if let rateLimit, !(rateLimit > 0) {
-            throw ValidationError("--rate-limit must be a positive number of requests per second")
-        }
-    }
 
     /// `base` with these flags.
     func settings(_ base: Settings = Settings()) -> Settings {
@@ -125,10 +127,11 @@ struct SyncCommand: AsyncParsableCommand {
     var deleteMissing = false
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: ArgumentHelp(
             "The most contacts --delete-missing may delete (default \(SyncOptions.defaultMaxDeletes)).",
-            valueName: "n"))
+            valueName: "n"),
+        transform: { try Limits.integer($0, option: "--max-deletes", in: Limits.maxDeletes) })
     var maxDeletes: Int?
 
     @Option(
@@ -147,13 +150,9 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var sending: SendingOptions
 
     func validate() throws {
-        if let maxDeletes, maxDeletes < 0 {
-            throw ValidationError("--max-deletes must be 0 or more")
-        }
         if maxDeletes != nil, !deleteMissing {
             throw ValidationError("--max-deletes limits --delete-missing; pass both")
         }
-        try sending.check()
         try global.validateRegion()
         try global.validateOutput()
     }

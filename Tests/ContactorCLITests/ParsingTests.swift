@@ -258,7 +258,7 @@ struct UsageErrorCase: CustomTestStringConvertible, Sendable {
 struct ParsingTests {
     @Test(
         "Usage, configuration, credential and plugin errors exit 2, say why, send nothing",
-        arguments: UsageErrorCase.all)
+        arguments: UsageErrorCase.all + UsageErrorCase.edges)
     func usageErrorExitsTwoAndSendsNothing(_ testCase: UsageErrorCase) async throws {
         try await Sandbox.with { sandbox in
             try await TemporaryDirectory.with { directory in
@@ -272,6 +272,15 @@ struct ParsingTests {
                     switch argument {
                     case "ENDPOINT": sandbox.arguments(for: testCase.provider)
                     case "SANDBOX": [sandbox.server.url(for: testCase.provider).absoluteString]
+                    case "SANDBOX_QUERY":
+                        [sandbox.server.url(for: testCase.provider).absoluteString + "?a=1"]
+                    case "SANDBOX_FRAGMENT":
+                        [sandbox.server.url(for: testCase.provider).absoluteString + "#top"]
+                    case "SANDBOX_CRLF":
+                        [
+                            sandbox.server.url(for: testCase.provider).absoluteString
+                                + "/x\r\nX-Injected: 1"
+                        ]
                     case "CSV": [csv]
                     case "BROKEN": [directory.path("broken")]
                     case "CONFIG": [config]
