@@ -1,6 +1,7 @@
 import ArgumentParser
 import Contactor
 import Foundation
+import Logging
 
 /// Options every command that talks to a provider shares.
 struct ProviderOptions: ParsableArguments {
@@ -102,6 +103,18 @@ struct GlobalOptions: ParsableArguments {
         help: "Log every request (method, path, status, duration) to stderr.")
     var verbose = false
 
+    @Flag(
+        name: [.customShort("q"), .long],
+        help: "Print no summary, notice or progress on stderr: only errors.")
+    var quiet = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The least level logged on stderr: trace, debug, info, notice, warning (default), error or critical; -v is debug.",
+            valueName: "level"))
+    var logLevel: LogLevel?
+
     /// `--output`, or `table` on a terminal and `json` otherwise. `csv` is `contactor
     /// list`'s only; elsewhere it is refused by ``validateOutput()``.
     ///
@@ -132,6 +145,14 @@ struct GlobalOptions: ParsableArguments {
 }
 
 extension OutputFormat: ExpressibleByArgument {}
+
+/// A `--log-level` value.
+enum LogLevel: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case trace, debug, info, notice, warning, error, critical
+
+    /// swift-log's level.
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .warning }
+}
 
 /// Parses `KEY=VALUE` pairs of a repeatable option.
 func parsePairs(_ pairs: [String], option: String) throws -> [(String, String)] {

@@ -24,6 +24,10 @@ final class Runtime {
     private var sandbox: SandboxServer?
     private var http: AsyncHTTPClientTransport?
     private var temporaryFiles: [URL] = []
+    /// `--show` and `--max-rejects`, for the commands that take them.
+    var reporting: ReportingOptions?
+    /// `--rejects`, for the commands that take it.
+    var rejectsPath: String?
 
     private init(
         settings: Settings, global: GlobalOptions, providerOptions: ProviderOptions,
@@ -81,7 +85,8 @@ final class Runtime {
             handler.logLevel = .info
             return handler
         }
-        logger.logLevel = global.verbose ? .debug : .warning
+        logger.logLevel =
+            global.logLevel?.level ?? (global.verbose ? .debug : global.quiet ? .error : .warning)
         let plugins = try await PluginSet.load(
             directories: global.plugins, environment: environment, logger: logger)
         var registry = ProviderRegistry(BuiltInProviders.all)
@@ -231,8 +236,9 @@ final class Runtime {
             options.mapper = loaded
             options.payloadHook = loaded.payloadHook
         }
+        let quiet = global.quiet
         options.onNotice = { notice in
-            Console.err("contactor: \(TerminalText.escaped(notice.description))")
+            if !quiet { Console.err("contactor: \(TerminalText.escaped(notice.description))") }
         }
         return options
     }
@@ -262,20 +268,51 @@ final class Runtime {
         OutputWriter(format: global.outputFormat())
     }
 
-    /// Prints one outcome: in a dry run, the requests its batch would send, and nothing
-    /// for a contact that would be sent (its request is printed instead).
-    func emit(_ outcome: RecordOutcome, to writer: OutputWriter) {
-        for request in outcome.requests {
-            Console.out(OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: .none)))
+    /// The report of a run printing to `writer`.
+    func report(
+        what: String, writer: OutputWriter, tap: RecordTap? = nil, rejects: RejectsFile? = nil,
+        progress: ProgressBar? = nil
+    ) -> RunReport {
+        RunReport(
+            writer: writer, what: what, reporting: reporting, quiet: global.quiet,
+            format: global.outputFormat(), tap: tap, rejects: rejects, progress: progress)
+    }
+
+    /// Prints one outcome: in a dry run, the requests its batch would send (JSON), or, in
+    /// table output, counts them for the plan printed at the end; nothing for a contact
+    /// that would be sent.
+    func emit(_ outcome: RecordOutcome, report: RunReport) {
+        report.record(outcome)
+        if report.summarisesRequests, providerOptions.dryRun {
+            report.plan(
+                outcome,
+                requests: outcome.requests.map { request in
+                    let redacted = Redaction.dryRunJSON(request, redactor: .none)
+                    let fields = redacted["request"] ?? redacted
+                    return (
+                        fields["method"]?.stringValue ?? request.method,
+                        fields["url"]?.stringValue ?? ""
+                    )
+                })
+        } else {
+            for request in outcome.requests {
+                Console.out(OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: .none)))
+            }
         }
         if providerOptions.dryRun, outcome.result.status == .valid {
-            writer.count(outcome)
+            report.writer.count(outcome)
             return
         }
-        writer.write(
+        report.write(
             OutputRow(
                 line: outcome.line, phone: outcome.phone, status: outcome.result.status.rawValue,
-                id: outcome.result.id, error: outcome.result.error))
+                id: outcome.result.id, error: outcome.result.error),
+            status: outcome.result.status)
+    }
+
+    /// A `--rejects` file for `tap`'s rows, when asked for.
+    func rejectsFile(for tap: RecordTap) throws -> RejectsFile? {
+        try rejectsPath.map { try RejectsFile(path: $0, header: tap.header) }
     }
 }
 
@@ -309,6 +346,7 @@ extension Runtime {
         let list = try requireList()
         let input = try openCSV(path)
         try requirePhoneColumn(input)
+        let tap = RecordTap(input, keep: rejectsPath != nil)
         var journal: SQLiteJournal?
         var runInfo: RunInfo?
         if let journalPath, !providerOptions.dryRun {
@@ -331,31 +369,55 @@ extension Runtime {
         options.runInfo = runInfo
         options.resume = resume && runInfo != nil
         if !providerOptions.dryRun { options.ledger = try ledgerPath.map(openLedger) }
+        let rejects = try rejectsFile(for: tap)
         let run: ImportRun
         do {
-            run = try await client.importRecords(
-                input, operation: operation, provider: provider.descriptor.name,
-                list: list, options: options)
+            let name = provider.descriptor.name
+            run =
+                tap.isNeeded
+                ? try await client.importRecords(
+                    tap, operation: operation, provider: name, list: list, options: options)
+                : try await client.importRecords(
+                    input, operation: operation, provider: name, list: list, options: options)
         } catch {
             throw refusal(error)
         }
+        let progress = progressBar(for: input)
+        let report = report(
+            what: operation == .delete ? "delete" : "import", writer: outputWriter(), tap: tap,
+            rejects: rejects, progress: progress)
+        if let journalPath, !providerOptions.dryRun {
+            report.details.append {
+                "the journal \(journalPath)"
+                    + (run.journalRunID.map { " (run \($0); --resume continues it if unfinished)" }
+                        ?? "")
+            }
+        }
+        let hint =
+            journalPath != nil && !providerOptions.dryRun
+            ? "contactor: interrupted: every outcome answered so far is in the journal \(journalPath!); run the same command again with --resume to continue"
+            : "contactor: interrupted: the rows printed are done; without --journal this run cannot be resumed (importing the file again skips the contacts already in the list; pass --journal PATH to make a run resumable)"
         return await print(
-            run, what: operation == .delete ? "delete" : "import",
-            progress: progressBar(for: input), journalled: journalPath != nil)
+            run, report: report, journalled: journalPath != nil && !providerOptions.dryRun,
+            interruptHint: hint)
     }
 
     /// Prints every outcome of `run` and the summary; returns the exit status.
     func print(
-        _ run: ImportRun, what: String, progress: ProgressBar, journalled: Bool,
-        plan: Bool = false
+        _ run: ImportRun, report: RunReport, journalled: Bool, plan: Bool = false,
+        interruptHint: String
     ) async -> Int32 {
-        let writer = outputWriter()
+        let writer = report.writer
+        let what = report.what
+        let progress = report.progress ?? ProgressBar(total: nil, enabled: false)
+        let interrupt = InterruptHint(hint: interruptHint)
+        defer { interrupt.remove() }
         do {
             for try await outcome in run {
                 if plan {
                     writer.writePlan(outcome)
                 } else {
-                    emit(outcome, to: writer)
+                    emit(outcome, report: report)
                 }
                 // Nobody reads the outcomes any more (`| head`): leaving the loop cancels
                 // the run; what was answered is journalled already.
@@ -369,6 +431,7 @@ extension Runtime {
                 Console.err("contactor: \(error.message)")
                 return 2
             }
+            report.printSummary(stopped: "an error")
             Console.err(
                 "contactor: the \(what) stopped: \(TerminalText.escaped(String(describing: error)))"
             )
@@ -389,12 +452,16 @@ extension Runtime {
             return StandardStreams.brokenPipeExitStatus
         }
         writer.finish()
+        report.printPlan()
         if let stop = run.stopReason {
             Console.err(
                 "contactor: stopped early, nothing more was sent: \(TerminalText.escaped(stop.description))"
             )
+            report.printSummary(stopped: "nothing more was sent")
+            return 1
         }
-        return writer.hasFailures ? 1 : 0
+        report.printSummary()
+        return report.exitStatus
     }
 
     // MARK: sync
@@ -440,9 +507,14 @@ extension Runtime {
             }
             throw refusal(error)
         }
+        let report = report(what: "sync", writer: outputWriter(), progress: progressBar(for: input))
+        let ledgerShown = ledgerPath ?? defaultLedgerPath()
+        report.details.append { "the ledger \(ledgerShown)" }
         return await print(
-            run, what: "sync", progress: progressBar(for: input), journalled: false,
-            plan: providerOptions.dryRun)
+            run, report: report, journalled: false, plan: providerOptions.dryRun,
+            interruptHint:
+                "contactor: interrupted: run the same sync again to finish it (the ledger records what was sent)"
+        )
     }
 
     /// A path that can be read more than once holding `path`'s bytes: `path` itself when it
@@ -546,27 +618,42 @@ extension Runtime {
         if let mapping = settings.mapping {
             options.mapper = try await plugins.mapping(at: mapping)
         }
+        let quiet = global.quiet
         options.onNotice = { notice in
-            Console.err("contactor: \(TerminalText.escaped(notice.description))")
+            if !quiet { Console.err("contactor: \(TerminalText.escaped(notice.description))") }
         }
         let client = ContactorClient(
             configuration: .init(transport: UnusedTransport(), providers: registry, logger: logger))
-        let run = try await client.validate(
-            input, provider: provider?.descriptor.name, options: options)
-        let writer = outputWriter()
+        let tap = RecordTap(input, keep: rejectsPath != nil)
+        let rejects = try rejectsFile(for: tap)
+        let run =
+            tap.isNeeded
+            ? try await client.validate(tap, provider: provider?.descriptor.name, options: options)
+            : try await client.validate(
+                input, provider: provider?.descriptor.name, options: options)
+        let progress = progressBar(for: input)
+        let report = report(
+            what: "validate", writer: outputWriter(), tap: tap, rejects: rejects,
+            progress: progress)
         do {
             for try await outcome in run {
-                writer.write(
+                report.record(outcome)
+                report.write(
                     OutputRow(
                         line: outcome.line, phone: outcome.phone,
-                        status: outcome.result.status.rawValue, error: outcome.result.error))
+                        status: outcome.result.status.rawValue, error: outcome.result.error),
+                    status: outcome.result.status)
                 if StandardStreams.stdoutClosed { return StandardStreams.brokenPipeExitStatus }
+                progress.advance()
             }
         } catch {
+            progress.clear()
             throw CLIError(message: TerminalText.escaped(String(describing: error)), exitCode: 1)
         }
-        writer.finish()
-        return writer.hasFailures ? 1 : 0
+        progress.clear()
+        report.writer.finish()
+        report.printSummary()
+        return report.exitStatus
     }
 
     // MARK: CSV
@@ -598,7 +685,9 @@ extension Runtime {
     /// A progress bar over `input`'s bytes (only on a terminal; a stream of unknown size
     /// shows counts and rate).
     func progressBar(for input: CSVInput) -> ProgressBar {
-        ProgressBar(total: input.size, position: { input.bytesRead })
+        ProgressBar(
+            total: input.size, position: { input.bytesRead },
+            enabled: Console.stderrIsTerminal && !Console.isDumbTerminal && !global.quiet)
     }
 }
 

@@ -81,6 +81,8 @@ struct DeleteCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var journaling: JournalOptions
+    @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var rejects: RejectsOption
 
     func validate() throws {
         switch (file, phone.isEmpty) {
@@ -94,6 +96,9 @@ struct DeleteCommand: AsyncParsableCommand {
         if file == nil, journaling.journal != nil {
             throw ValidationError("--journal records a file's deletion; it has no use with --phone")
         }
+        if file == nil, rejects.rejects != nil {
+            throw ValidationError("--rejects copies a file's rows; it has no use with --phone")
+        }
         try journaling.check()
         try global.validateRegion()
         try global.validateOutput()
@@ -104,14 +109,19 @@ struct DeleteCommand: AsyncParsableCommand {
             let flags = records.settings(sending.settings())
             let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags)
             {
-                try await $0.deleteFile(
+                $0.reporting = reporting
+                $0.rejectsPath = rejects.rejects
+                return try await $0.deleteFile(
                     file, journalPath: journaling.journal, resume: journaling.resume,
                     ledgerPath: journaling.ledger)
             }
             throw ExitCode(exitCode)
         }
-        try await SingleOperation(provider: provider, global: global, ledgerPath: journaling.ledger)
-            .run(.delete, drafts: phone.map { ContactDraft(phone: $0) }, fieldFlags: [])
+        try await SingleOperation(
+            provider: provider, global: global, ledgerPath: journaling.ledger,
+            reporting: reporting
+        )
+        .run(.delete, drafts: phone.map { ContactDraft(phone: $0) }, fieldFlags: [])
     }
 }
 
@@ -120,11 +130,13 @@ struct SingleOperation {
     var provider: ProviderOptions
     var global: GlobalOptions
     var ledgerPath: String? = nil
+    var reporting: ReportingOptions? = nil
 
     func run(
         _ operation: ContactOperation, drafts: [ContactDraft], fieldFlags: [String]
     ) async throws {
         let status = try await Runtime.with(provider: provider, global: global) { runtime in
+            runtime.reporting = reporting
             let selected = try runtime.selectedProvider()
             let list = try runtime.requireList()
             let descriptor = selected.descriptor
@@ -138,8 +150,9 @@ struct SingleOperation {
                 )
             }
             let client = try await runtime.client(for: selected)
-            // Created before sending, so that the table's elapsed time covers the request.
-            let writer = runtime.outputWriter()
+            // Created before sending, so that the summary's elapsed time covers the request.
+            let report = runtime.report(
+                what: operation == .add ? "add" : "delete", writer: runtime.outputWriter())
             var options = try await runtime.runOptions(for: selected)
             options.ledger = try ledgerPath.map(runtime.openLedger)
             let outcomes: [RecordOutcome]
@@ -153,9 +166,11 @@ struct SingleOperation {
             } catch let error as ContactorError {
                 throw runtime.refusal(error)
             }
-            for outcome in outcomes { runtime.emit(outcome, to: writer) }
-            writer.finish()
-            return Int32(writer.hasFailures ? 1 : 0)
+            for outcome in outcomes { runtime.emit(outcome, report: report) }
+            report.writer.finish()
+            report.printPlan()
+            report.printSummary()
+            return report.exitStatus
         }
         throw ExitCode(status)
     }
@@ -187,6 +202,8 @@ struct ImportCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var journaling: JournalOptions
+    @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var rejects: RejectsOption
 
     func validate() throws {
         try journaling.check()
@@ -197,7 +214,9 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = records.settings(sending.settings())
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
-            try await $0.importFile(
+            $0.reporting = reporting
+            $0.rejectsPath = rejects.rejects
+            return try await $0.importFile(
                 file, journalPath: journaling.journal, resume: journaling.resume,
                 ledgerPath: journaling.ledger)
         }
@@ -233,6 +252,9 @@ struct ValidateCommand: AsyncParsableCommand {
         help: ArgumentHelp("A validator plugin by name (repeatable).", valueName: "name"))
     var validator: [String] = []
 
+    @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var rejects: RejectsOption
+
     func validate() throws {
         try global.validateRegion()
         try global.validateOutput()
@@ -245,7 +267,9 @@ struct ValidateCommand: AsyncParsableCommand {
         flags.mapping = mapping
         flags.validators = validator
         let exitCode = try await Runtime.with(provider: options, global: global, flags: flags) {
-            try await $0.validateFile(file)
+            $0.reporting = reporting
+            $0.rejectsPath = rejects.rejects
+            return try await $0.validateFile(file)
         }
         throw ExitCode(exitCode)
     }

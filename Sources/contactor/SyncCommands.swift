@@ -148,6 +148,7 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
+    @OptionGroup var reporting: ReportingOptions
 
     func validate() throws {
         if maxDeletes != nil, !deleteMissing {
@@ -162,7 +163,9 @@ struct SyncCommand: AsyncParsableCommand {
         let options = SyncOptions(
             deleteMissing: deleteMissing, maxDeletes: maxDeletes ?? SyncOptions.defaultMaxDeletes)
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
-            try await $0.syncFile(file, ledgerPath: ledger, refresh: refresh, options: options)
+            $0.reporting = reporting
+            return try await $0.syncFile(
+                file, ledgerPath: ledger, refresh: refresh, options: options)
         }
         throw ExitCode(exitCode)
     }

@@ -1,5 +1,6 @@
 import ContactorTesting
 import Foundation
+import Synchronization
 import Testing
 
 extension UsageErrorCase {
@@ -292,6 +293,7 @@ struct EdgeTests {
 final class SilentServer: Sendable {
     let port: Int
     private let descriptor: Int32
+    private let accepted = Mutex<[Int32]>([])
 
     init() throws {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -319,5 +321,25 @@ final class SilentServer: Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    func close() { Foundation.close(descriptor) }
+    /// Waits (at most 30 s) until a client connects; the connection is kept open, unanswered.
+    func waitForConnection() async throws {
+        let flags = fcntl(descriptor, F_GETFL)
+        _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let client = accept(descriptor, nil, nil)
+            if client >= 0 {
+                accepted.withLock { $0.append(client) }
+                return
+            }
+            // Polls the listening socket: there is no notification to wait on here.
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw POSIXError(.ETIMEDOUT)
+    }
+
+    func close() {
+        for client in accepted.withLock({ $0 }) { Foundation.close(client) }
+        Foundation.close(descriptor)
+    }
 }
