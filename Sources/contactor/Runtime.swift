@@ -87,6 +87,11 @@ final class Runtime {
         }
         logger.logLevel =
             global.logLevel?.level ?? (global.verbose ? .debug : global.quiet ? .error : .warning)
+        if let file = settings.configFile, logger.logLevel <= .debug {
+            Console.err(
+                "contactor: read the config file \(file.path)"
+                    + (file.profile.map { ", profile '\($0)'" } ?? " (no profile used)"))
+        }
         let plugins = try await PluginSet.load(
             directories: global.plugins, environment: environment, logger: logger)
         var registry = ProviderRegistry(BuiltInProviders.all)
