@@ -19,8 +19,8 @@ struct ContactorCommand: AsyncParsableCommand {
         version: ContactorVersion.current,
         subcommands: [
             AddCommand.self, DeleteCommand.self, ImportCommand.self, SyncCommand.self,
-            ValidateCommand.self, ListCommand.self, ProvidersCommand.self, PluginsCommand.self,
-            SandboxCommand.self,
+            ValidateCommand.self, ListCommand.self, RunsCommand.self, ProvidersCommand.self,
+            PluginsCommand.self, SandboxCommand.self,
         ]
     )
 

@@ -220,6 +220,7 @@ final class Runtime {
         let server = SandboxServer(configuration: SandboxConfiguration(port: 0))
         try await server.start()
         sandbox = server
+        guard !global.quiet else { return }
         Console.err(
             "contactor: sandbox emulators running at \(server.baseURL.absoluteString) (demo credentials, nothing leaves this machine)"
         )
