@@ -28,6 +28,8 @@ final class Runtime {
     var reporting: ReportingOptions?
     /// `--rejects`, for the commands that take it.
     var rejectsPath: String?
+    /// The log lines printed, so that the command line does not repeat one.
+    private(set) var printedLog = PrintedLog()
 
     private init(
         settings: Settings, global: GlobalOptions, providerOptions: ProviderOptions,
@@ -80,8 +82,9 @@ final class Runtime {
             flags: flags, configPath: global.config, profile: global.profile,
             environment: environment)
         try ArgumentChecks.check(settings)
+        let printed = PrintedLog()
         var logger = Logger(label: "contactor") { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LogOnceHandler(label: label, printed: printed)
             handler.logLevel = .info
             return handler
         }
@@ -96,9 +99,11 @@ final class Runtime {
             directories: global.plugins, environment: environment, logger: logger)
         var registry = ProviderRegistry(BuiltInProviders.all)
         for provider in plugins.providers { registry.register(provider) }
-        return Runtime(
+        let runtime = Runtime(
             settings: settings, global: global, providerOptions: provider,
             environment: environment, registry: registry, plugins: plugins, logger: logger)
+        runtime.printedLog = printed
+        return runtime
     }
 
     /// Stops the transport and the sandbox, if they were started.
@@ -460,9 +465,13 @@ extension Runtime {
         writer.finish()
         report.printPlan()
         if let stop = run.stopReason {
-            Console.err(
-                "contactor: stopped early, nothing more was sent: \(TerminalText.escaped(stop.description))"
-            )
+            // The engine logs why it stopped (an error); said here only when that line was
+            // not printed (`--log-level critical`).
+            if !printedLog.contains(stop.description) {
+                Console.err(
+                    "contactor: stopped early, nothing more was sent: \(TerminalText.escaped(stop.description))"
+                )
+            }
             report.printSummary(stopped: "nothing more was sent")
             return 1
         }

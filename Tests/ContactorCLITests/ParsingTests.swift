@@ -304,7 +304,7 @@ struct ParsingTests {
 
     static let helpCommands: [[String]] = [
         [], ["add"], ["delete"], ["import"], ["validate"], ["providers"], ["plugins"],
-        ["plugins", "check"], ["plugins", "new"], ["sandbox"],
+        ["plugins", "check"], ["plugins", "new"], ["sandbox"], ["runs", "show"],
     ]
 
     @Test("--help of every command exits 0 and shows an example", arguments: helpCommands)

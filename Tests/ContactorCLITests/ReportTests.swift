@@ -49,6 +49,27 @@ struct ReportTests {
         }
     }
 
+    @Test("A run stopped by an unknown list says why once on stderr, not once per batch")
+    func stopReasonOnce() async throws {
+        try await Sandbox.with { sandbox in
+            try await TemporaryDirectory.with { directory in
+                let file = try directory.write("input.csv", Self.csv)
+                for extra in [[], ["--log-level", "critical"]] {
+                    let result = try await CLI.run(
+                        [
+                            "import", file, "--provider", "avosms", "--list", "9999", "--region",
+                            "FR", "--output", "json",
+                        ] + extra + sandbox.arguments(for: "avosms"))
+                    #expect(result.status == 1)
+                    let mentions = result.stderr.split(separator: "\n").filter {
+                        $0.contains("no contact list with ID '9999'")
+                    }
+                    #expect(mentions.count == 1, "\(extra): \(result.stderr)")
+                }
+            }
+        }
+    }
+
     @Test("--show problems and none choose the rows on stdout; the counts stay whole")
     func showChoosesRows() async throws {
         try await TemporaryDirectory.with { directory in
