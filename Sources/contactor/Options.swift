@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contactor
+import ContactorProviders
 import Foundation
 import Logging
 
@@ -7,7 +8,8 @@ import Logging
 struct ProviderOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "The provider: avosms, octopush, smsgatewayapi, smspartner, or a plugin's name.")
+        help: "The provider: avosms, octopush, smsgatewayapi, smspartner, or a plugin's name.",
+        completion: .list(BuiltInProviders.names))
     var provider: String?
 
     @Option(
@@ -71,7 +73,8 @@ struct ProviderOptions: ParsableArguments {
 struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("A directory of Lua plugins (repeatable).", valueName: "dir"))
+        help: ArgumentHelp("A directory of Lua plugins (repeatable).", valueName: "dir"),
+        completion: .directory)
     var plugins: [String] = []
 
     @Option(
@@ -82,7 +85,8 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("A JSON config file with named profiles.", valueName: "file"))
+        help: ArgumentHelp("A JSON config file with named profiles.", valueName: "file"),
+        completion: .file(extensions: ["json"]))
     var config: String?
 
     @Option(

@@ -153,7 +153,8 @@ struct PluginsCheckCommand: AsyncParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "A plugin directory to check (default: every plugin directory).", valueName: "dir"))
+            "A plugin directory to check (default: every plugin directory).", valueName: "dir"),
+        completion: .directory)
     var directory: String?
 
     @OptionGroup var global: GlobalOptions

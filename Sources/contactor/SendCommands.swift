@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contactor
+import ContactorProviders
 import Foundation
 
 /// `contactor add`: adds one contact.
@@ -67,7 +68,9 @@ struct DeleteCommand: AsyncParsableCommand {
               contactor delete gone.csv --provider octopush --list customers --journal gone.sqlite
             """)
 
-    @Argument(help: ArgumentHelp("A CSV file of the contacts to delete.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("A CSV file of the contacts to delete.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String?
 
     @OptionGroup var provider: ProviderOptions
@@ -194,7 +197,9 @@ struct ImportCommand: AsyncParsableCommand {
               contactor import crm.csv --provider octopush --list customers --journal run.sqlite --resume
             """)
 
-    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("The CSV file.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String
 
     @OptionGroup var provider: ProviderOptions
@@ -236,15 +241,21 @@ struct ValidateCommand: AsyncParsableCommand {
               contactor validate examples/contacts.csv --region FR --output json
             """)
 
-    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("The CSV file.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: "Also check the rules of this provider.")
+    @Option(
+        name: .long, help: "Also check the rules of this provider.",
+        completion: .list(BuiltInProviders.names))
     var provider: String?
 
-    @Option(name: .long, help: ArgumentHelp("A Lua mapping plugin.", valueName: "file.lua"))
+    @Option(
+        name: .long, help: ArgumentHelp("A Lua mapping plugin.", valueName: "file.lua"),
+        completion: .file(extensions: ["lua"]))
     var mapping: String?
 
     @Option(

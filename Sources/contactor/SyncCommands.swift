@@ -7,7 +7,8 @@ struct RecordOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "A Lua mapping plugin that turns each row into a contact.", valueName: "file.lua"))
+            "A Lua mapping plugin that turns each row into a contact.", valueName: "file.lua"),
+        completion: .file(extensions: ["lua"]))
     var mapping: String?
 
     @Option(
@@ -68,7 +69,8 @@ struct JournalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Record the run in this SQLite journal (created if absent).", valueName: "path"))
+            "Record the run in this SQLite journal (created if absent).", valueName: "path"),
+        completion: .file())
     var journal: String?
 
     @Flag(
@@ -82,7 +84,7 @@ struct JournalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Also record what is added or deleted in this sync ledger, so that a later sync knows.",
-            valueName: "path"))
+            valueName: "path"), completion: .file())
     var ledger: String?
 
     func check() throws {
@@ -115,7 +117,9 @@ struct SyncCommand: AsyncParsableCommand {
               contactor sync customers.csv --provider avosms --list 1001 --delete-missing --max-deletes 500
             """)
 
-    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("The CSV file.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String
 
     @OptionGroup var provider: ProviderOptions
@@ -136,7 +140,8 @@ struct SyncCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("The sync ledger (SQLite, created if absent).", valueName: "path"))
+        help: ArgumentHelp("The sync ledger (SQLite, created if absent).", valueName: "path"),
+        completion: .file())
     var ledger: String?
 
     @Flag(

@@ -334,5 +334,17 @@ struct ParsingTests {
         #expect(result.stdout.contains("contactor"))
         #expect(result.stdout.contains("import"))
         #expect(result.stdout.contains(shell == "fish" ? "'provider='" : "--provider"))
+        // Provider names are completed, and the path options complete files.
+        #expect(result.stdout.contains("smsgatewayapi"))
+        if shell == "bash" {
+            #expect(
+                result.stdout.contains(
+                    "'--config')\n        __contactor_add_completions -o plusdirs -fX '!*.@(json)'")
+            )
+            #expect(
+                result.stdout.contains(
+                    "'--mapping')\n        __contactor_add_completions -o plusdirs -fX '!*.@(lua)'")
+            )
+        }
     }
 }
