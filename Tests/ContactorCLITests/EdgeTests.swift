@@ -321,11 +321,12 @@ final class SilentServer: Sendable {
         port = Int(UInt16(bigEndian: address.sin_port))
     }
 
-    /// Waits (at most 30 s) until a client connects; the connection is kept open, unanswered.
+    /// Waits (at most 120 s: a loaded machine starts processes slowly) until a client
+    /// connects; the connection is kept open, unanswered.
     func waitForConnection() async throws {
         let flags = fcntl(descriptor, F_GETFL)
         _ = fcntl(descriptor, F_SETFL, flags | O_NONBLOCK)
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
             let client = accept(descriptor, nil, nil)
             if client >= 0 {
