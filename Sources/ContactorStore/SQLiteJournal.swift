@@ -304,6 +304,75 @@ public final class SQLiteJournal: RunJournal {
         }
     }
 
+    // MARK: - Reading past runs
+
+    /// One recorded run: what it was, whether it finished, and its outcomes per status.
+    public struct RunRecord: Sendable, Hashable {
+        /// The run's identifier.
+        public var id: Int64
+        /// The operation, provider, list and input of the run.
+        public var info: RunInfo
+        /// When ``SQLiteJournal/finishRun(_:)`` was called; `nil` for an unfinished run.
+        public var finishedAt: Date?
+        /// How many lines ended with each status (`failed` lines are the ones a resume
+        /// sends again).
+        public var counts: [ContactResult.Status: Int]
+        /// Whether ``SQLiteJournal/lastUnfinishedRun()`` would pick this run up (the most
+        /// recent unfinished one): `--resume` continues it.
+        public var isResumable: Bool
+    }
+
+    /// Every recorded run, oldest first, with its counts.
+    public func runs() async throws -> [RunRecord] {
+        try await runRecords(where: "", arguments: [])
+    }
+
+    /// The run `id`.
+    /// - Throws: ``JournalError/Code/unknownRun`` when no such run is recorded.
+    public func run(_ id: Int64) async throws -> RunRecord {
+        guard let record = try await runRecords(where: "WHERE id = ?", arguments: [id]).first
+        else {
+            throw JournalError(.unknownRun, path: path, "no run \(id) is recorded in this journal")
+        }
+        return record
+    }
+
+    private func runRecords(
+        where filter: String, arguments: StatementArguments
+    ) async throws -> [RunRecord] {
+        let path = path
+        return try await read { db in
+            let resumable = try Int64.fetchOne(
+                db, sql: "SELECT MAX(id) FROM runs WHERE finished_at IS NULL")
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT id, operation, provider, list, input_path, input_digest, started_at,
+                           finished_at
+                    FROM runs \(filter) ORDER BY id
+                    """,
+                arguments: arguments)
+            return try rows.map { row in
+                let run = try RunRow(row, path: path)
+                var counts: [ContactResult.Status: Int] = [:]
+                let statuses = try Row.fetchAll(
+                    db,
+                    sql: "SELECT status, COUNT(*) FROM outcomes WHERE run_id = ? GROUP BY status",
+                    arguments: [run.id])
+                for status in statuses {
+                    if let name = ContactResult.Status(rawValue: status[0]) {
+                        counts[name] = status[1]
+                    }
+                }
+                let finished: Double? = row["finished_at"]
+                return RunRecord(
+                    id: run.id, info: run.info,
+                    finishedAt: finished.map { Date(timeIntervalSince1970: $0) }, counts: counts,
+                    isResumable: finished == nil && resumable == run.id)
+            }
+        }
+    }
+
     // MARK: - Helpers
 
     private struct RunRow: Sendable {

@@ -55,7 +55,7 @@ enum RowOutput {
     private static func writeOut(_ state: inout State) {
         state.flushScheduled = false
         guard !state.writer.bytes.isEmpty else { return }
-        FileHandle.standardOutput.write(Data(state.writer.bytes))
+        StandardStreams.writeOut(bytes: state.writer.bytes)
         state.writer.bytes.removeAll(keepingCapacity: true)
     }
 }

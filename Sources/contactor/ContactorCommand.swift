@@ -19,14 +19,15 @@ struct ContactorCommand: AsyncParsableCommand {
         version: ContactorVersion.current,
         subcommands: [
             AddCommand.self, DeleteCommand.self, ImportCommand.self, SyncCommand.self,
-            ValidateCommand.self, ListCommand.self, ProvidersCommand.self, PluginsCommand.self,
-            SandboxCommand.self, WorkerCommand.self, ResultsCommand.self,
+            ValidateCommand.self, ListCommand.self, RunsCommand.self, ProvidersCommand.self,
+            PluginsCommand.self, SandboxCommand.self, WorkerCommand.self, ResultsCommand.self,
         ]
     )
 
     /// Runs the command; usage errors exit with 2 (not ArgumentParser's 64), as the
     /// contract says.
     static func main() async {
+        StandardStreams.ignoreBrokenPipeSignal()
         do {
             var command = try parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {

@@ -20,6 +20,12 @@ struct ProvidersCommand: AsyncParsableCommand {
     func run() async throws {
         try await Runtime.with(provider: .none, global: global) { runtime in
             list(runtime)
+            // On stderr, so that the JSON Lines on stdout stay one provider a line.
+            if !global.quiet {
+                Console.err(
+                    "contactor: plugin directories "
+                        + PluginSet.searchedLine(runtime.plugins.loader.directories))
+            }
         }
     }
 

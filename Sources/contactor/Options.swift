@@ -1,12 +1,15 @@
 import ArgumentParser
 import Contactor
+import ContactorProviders
 import Foundation
+import Logging
 
 /// Options every command that talks to a provider shares.
 struct ProviderOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "The provider: avosms, octopush, smsgatewayapi, smspartner, or a plugin's name.")
+        help: "The provider: avosms, octopush, smsgatewayapi, smspartner, or a plugin's name.",
+        completion: .list(BuiltInProviders.names))
     var provider: String?
 
     @Option(
@@ -46,6 +49,16 @@ struct ProviderOptions: ParsableArguments {
     )
     var dryRun = false
 
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "The longest one request may take, connection and answer included (\(Limits.format(Limits.timeout.lowerBound)) to \(Limits.format(Limits.timeout.upperBound)); default 30).",
+            valueName: "seconds"),
+        transform: {
+            try Limits.number($0, option: "--timeout", unit: "seconds", in: Limits.timeout)
+        })
+    var timeout: Double?
+
     /// No provider options, for commands that take none (`providers`, `validate`).
     ///
     /// Parsed from no arguments: a value made with `init()` has no values behind its
@@ -60,7 +73,8 @@ struct ProviderOptions: ParsableArguments {
 struct GlobalOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: ArgumentHelp("A directory of Lua plugins (repeatable).", valueName: "dir"))
+        help: ArgumentHelp("A directory of Lua plugins (repeatable).", valueName: "dir"),
+        completion: .directory)
     var plugins: [String] = []
 
     @Option(
@@ -71,7 +85,8 @@ struct GlobalOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("A JSON config file with named profiles.", valueName: "file"))
+        help: ArgumentHelp("A JSON config file with named profiles.", valueName: "file"),
+        completion: .file(extensions: ["json"]))
     var config: String?
 
     @Option(
@@ -92,6 +107,18 @@ struct GlobalOptions: ParsableArguments {
         help: "Log every request (method, path, status, duration) to stderr.")
     var verbose = false
 
+    @Flag(
+        name: [.customShort("q"), .long],
+        help: "Print no summary, notice or progress on stderr: only errors.")
+    var quiet = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The least level logged on stderr: trace, debug, info, notice, warning (default), error or critical; -v is debug.",
+            valueName: "level"))
+    var logLevel: LogLevel?
+
     /// `--output`, or `table` on a terminal and `json` otherwise. `csv` is `contactor
     /// list`'s only; elsewhere it is refused by ``validateOutput()``.
     ///
@@ -107,14 +134,29 @@ struct GlobalOptions: ParsableArguments {
     }
 
     func validateRegion() throws {
-        if let region, region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
+        guard let region else { return }
+        if region.count != 2 || !region.allSatisfy({ $0.isASCII && $0.isLetter }) {
             throw ValidationError(
-                "--region must be a two-letter ISO 3166-1 code such as FR, not '\(region)'")
+                "--region must be a two-letter ISO 3166-1 code such as FR, not \(Limits.escaped(region))"
+            )
+        }
+        if !PhoneNumber.isKnownRegion(region.uppercased()) {
+            throw ValidationError(
+                "--region \(region) is not a region libphonenumber knows (an ISO 3166-1 code such as FR, DE, US)"
+            )
         }
     }
 }
 
 extension OutputFormat: ExpressibleByArgument {}
+
+/// A `--log-level` value.
+enum LogLevel: String, CaseIterable, ExpressibleByArgument, Sendable {
+    case trace, debug, info, notice, warning, error, critical
+
+    /// swift-log's level.
+    var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .warning }
+}
 
 /// Parses `KEY=VALUE` pairs of a repeatable option.
 func parsePairs(_ pairs: [String], option: String) throws -> [(String, String)] {

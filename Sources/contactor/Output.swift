@@ -89,10 +89,12 @@ final class OutputWriter {
         counts[outcome.result.status.rawValue, default: 0] += 1
     }
 
-    func write(_ row: OutputRow) {
+    /// Counts `row` and, when `shown`, prints it.
+    func write(_ row: OutputRow, shown: Bool = true) {
         total += 1
         counts[row.status, default: 0] += 1
         if row.error?.detail == .regionNeeded { regionNeeded += 1 }
+        guard shown else { return }
         switch format {
         case .json, .csv:
             RowOutput.line { row.writeJSON(to: &$0) }
@@ -105,25 +107,30 @@ final class OutputWriter {
         }
     }
 
-    /// The summary line (table output only): counts per status and the elapsed time; and
-    /// on stderr, the command line's hint for national numbers read without a region.
+    /// On stderr, the command line's hint for national numbers read without a region (the
+    /// summary is ``RunReport``'s).
     func finish() {
         if regionNeeded > 0 {
             Console.err(
                 "contactor: \(regionNeeded) national number\(regionNeeded == 1 ? "" : "s") could not be read without a region: pass --region CC (an ISO 3166 code such as FR)"
             )
         }
-        guard format == .table else { return }
+    }
+
+    /// How many outcomes had `status`.
+    func count(of status: String) -> Int { counts[status] ?? 0 }
+
+    /// Counts per status and the elapsed time: `4 contacts: 3 added, 1 rejected in 0.01s`.
+    func summary() -> String {
         let elapsed = (ContinuousClock.now - started).seconds
         let order = [
             "added", "updated", "deleted", "skipped", "valid", "add", "update", "delete",
             "unchanged", "rejected", "failed",
         ]
         let parts = order.compactMap { status in counts[status].map { "\($0) \(status)" } }
-        Console.out(
-            "\(total) contact\(total == 1 ? "" : "s"): "
-                + (parts.isEmpty ? "nothing done" : parts.joined(separator: ", "))
-                + String(format: " in %.2fs", elapsed))
+        return "\(total) contact\(total == 1 ? "" : "s"): "
+            + (parts.isEmpty ? "nothing done" : parts.joined(separator: ", "))
+            + String(format: " in %.2fs", elapsed)
     }
 
     /// Prints a sync plan's line: `{"line", "phone", "action"}`, or a table row.
@@ -152,11 +159,14 @@ final class OutputWriter {
     private static func tableLine(
         _ line: String, _ phone: String, _ status: String, _ id: String, _ detail: String
     ) -> String {
-        func pad(_ text: String, _ width: Int) -> String {
-            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        // Every cell may come from input or a server: control characters are escaped.
+        func pad(_ raw: String, _ width: Int) -> String {
+            let text = TerminalText.escaped(raw)
+            return text.count >= width
+                ? text : text + String(repeating: " ", count: width - text.count)
         }
         return pad(line, 6) + " " + pad(phone, 16) + " " + pad(status, 9) + " " + pad(id, 12) + " "
-            + detail
+            + TerminalText.escaped(detail)
     }
 }
 
@@ -164,15 +174,27 @@ final class OutputWriter {
 enum Console {
     static func out(_ line: String) {
         RowOutput.flush()
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        StandardStreams.writeOut(line + "\n")
     }
 
     static func err(_ line: String) {
         RowOutput.flush()
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.writeErr(line + "\n")
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
+
+    static var stdoutIsTerminal: Bool { isatty(STDOUT_FILENO) != 0 }
+
+    /// `TERM=dumb`: no progress bar at all.
+    static var isDumbTerminal: Bool { ProcessInfo.processInfo.environment["TERM"] == "dumb" }
+
+    /// Whether escape sequences may be written: not with `NO_COLOR` (any non-empty value,
+    /// see no-color.org) nor `TERM=dumb`.
+    static var allowsEscapes: Bool {
+        let environment = ProcessInfo.processInfo.environment
+        return (environment["NO_COLOR"] ?? "").isEmpty && environment["TERM"] != "dumb"
+    }
 }
 
 /// A one-line progress bar on stderr (only when stderr is a terminal): the contacts done,
@@ -184,33 +206,44 @@ final class ProgressBar {
     private let started = ContinuousClock.now
     private var lastDraw = ContinuousClock.now - .seconds(1)
     private let enabled: Bool
+    /// No escape sequence (`NO_COLOR`): the line is cleared with spaces.
+    private let plain: Bool
+    /// The length of the bar on screen, 0 when none is drawn.
+    private var drawnWidth = 0
 
-    /// A bar over `total` bytes of input, `position` telling how many were read.
+    /// A bar over `total` bytes of input, `position` telling how many were read; drawn
+    /// only when `enabled` (by default: stderr is a terminal whose `TERM` is not `dumb`).
     init(
         total: Int?, position: @escaping () -> Int = { 0 },
-        enabled: Bool = Console.stderrIsTerminal
+        enabled: Bool = Console.stderrIsTerminal && !Console.isDumbTerminal
     ) {
         self.total = total
         self.position = position
         self.enabled = enabled
+        plain = !Console.allowsEscapes
     }
 
     func advance() {
         done += 1
-        guard enabled, ContinuousClock.now - lastDraw > .milliseconds(100) else { return }
+        guard enabled, drawnWidth == 0 || ContinuousClock.now - lastDraw > .milliseconds(100)
+        else { return }
         lastDraw = .now
         draw()
     }
 
+    /// Takes the bar off the screen (before a row or a message is printed, so that the
+    /// bar always has its own line); the next ``advance()`` draws it again.
     func clear() {
-        guard enabled else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        guard enabled, drawnWidth > 0 else { return }
+        StandardStreams.writeErr(
+            plain ? "\r" + String(repeating: " ", count: drawnWidth) + "\r" : "\r\u{1B}[2K")
+        drawnWidth = 0
     }
 
     private func draw() {
         let elapsed = max((ContinuousClock.now - started).seconds, 0.001)
         let rate = Double(done) / elapsed
-        var text = "\r\u{1B}[2K"
+        var text = ""
         if let total, total > 0 {
             let fraction = min(1, Double(position()) / Double(total))
             let width = 30
@@ -224,7 +257,10 @@ final class ProgressBar {
         } else {
             text += "\(done) done" + String(format: "  %.0f/s", rate)
         }
-        FileHandle.standardError.write(Data(text.utf8))
+        let padding = max(0, drawnWidth - text.count)
+        let prefix = plain ? "\r" : "\r\u{1B}[2K"
+        StandardStreams.writeErr(prefix + text + String(repeating: " ", count: plain ? padding : 0))
+        drawnWidth = text.count
     }
 }
 

@@ -23,7 +23,8 @@ struct PluginsNewCommand: AsyncParsableCommand {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("The plugin directory (default: ./plugins).", valueName: "dir"))
+        help: ArgumentHelp("The plugin directory (default: ./plugins).", valueName: "dir"),
+        completion: .directory)
     var dir: String = "plugins"
 
     func validate() throws {

@@ -38,6 +38,20 @@ struct PluginSet: Sendable {
                 builtinProviderNames: Set(BuiltInProviders.names), logger: logger))
     }
 
+    /// `searched: DIR, DIR (no plugin directory found)`: where plugins were looked for, so
+    /// that `0 plugins loaded` says where it looked.
+    static func searchedLine(_ directories: [URL]) -> String {
+        let manager = FileManager.default
+        let names = directories.map { directory in
+            TerminalText.escaped(directory.path)
+                + (manager.fileExists(atPath: directory.path) ? "" : " (absent)")
+        }
+        return "searched: "
+            + (names.isEmpty
+                ? "no plugin directory (pass --plugins DIR or set CONTACTOR_PLUGIN_PATH)"
+                : names.joined(separator: ", "))
+    }
+
     /// The plugin providers.
     var providers: [any ContactProvider] {
         loaded.providers.keys.sorted().compactMap { loaded.providers[$0] }
@@ -139,7 +153,8 @@ struct PluginsCheckCommand: AsyncParsableCommand {
 
     @Argument(
         help: ArgumentHelp(
-            "A plugin directory to check (default: every plugin directory).", valueName: "dir"))
+            "A plugin directory to check (default: every plugin directory).", valueName: "dir"),
+        completion: .directory)
     var directory: String?
 
     @OptionGroup var global: GlobalOptions
@@ -159,6 +174,7 @@ struct PluginsCheckCommand: AsyncParsableCommand {
             directories: directories, environment: environment,
             logger: Logger(label: "contactor.plugins"))
         let report = await loader.check()
+        Console.out(PluginSet.searchedLine(loader.directories))
         for plugin in report.plugins {
             Console.out("ok       \(plugin.kind) \(plugin.name)  \(plugin.file.path)")
         }

@@ -24,6 +24,12 @@ final class Runtime {
     private var sandbox: SandboxServer?
     private var http: AsyncHTTPClientTransport?
     private var temporaryFiles: [URL] = []
+    /// `--show` and `--max-rejects`, for the commands that take them.
+    var reporting: ReportingOptions?
+    /// `--rejects`, for the commands that take it.
+    var rejectsPath: String?
+    /// The log lines printed, so that the command line does not repeat one.
+    private(set) var printedLog = PrintedLog()
 
     private init(
         settings: Settings, global: GlobalOptions, providerOptions: ProviderOptions,
@@ -75,19 +81,29 @@ final class Runtime {
         let settings = try await SettingsLoader.load(
             flags: flags, configPath: global.config, profile: global.profile,
             environment: environment)
+        try ArgumentChecks.check(settings)
+        let printed = PrintedLog()
         var logger = Logger(label: "contactor") { label in
-            var handler = StreamLogHandler.standardError(label: label)
+            var handler = LogOnceHandler(label: label, printed: printed)
             handler.logLevel = .info
             return handler
         }
-        logger.logLevel = global.verbose ? .debug : .warning
+        logger.logLevel =
+            global.logLevel?.level ?? (global.verbose ? .debug : global.quiet ? .error : .warning)
+        if let file = settings.configFile, logger.logLevel <= .debug {
+            Console.err(
+                "contactor: read the config file \(file.path)"
+                    + (file.profile.map { ", profile '\($0)'" } ?? " (no profile used)"))
+        }
         let plugins = try await PluginSet.load(
             directories: global.plugins, environment: environment, logger: logger)
         var registry = ProviderRegistry(BuiltInProviders.all)
         for provider in plugins.providers { registry.register(provider) }
-        return Runtime(
+        let runtime = Runtime(
             settings: settings, global: global, providerOptions: provider,
             environment: environment, registry: registry, plugins: plugins, logger: logger)
+        runtime.printedLog = printed
+        return runtime
     }
 
     /// Stops the transport and the sandbox, if they were started.
@@ -137,6 +153,19 @@ final class Runtime {
         let explicit = Dictionary(
             try parsePairs(providerOptions.credential, option: "--credential"),
             uniquingKeysWith: { _, last in last })
+        for (key, value) in explicit.sorted(by: { $0.key < $1.key }) {
+            try ArgumentChecks.credential(key: key, value: value, source: "--credential")
+        }
+        let name = provider.descriptor.name
+        for key in provider.descriptor.credentialKeys {
+            let variable = Credentials.environmentVariable(provider: name, key: key)
+            if let value = environment[variable] {
+                try ArgumentChecks.credential(key: key, value: value, source: variable)
+            }
+            if let value = settings.fileCredentials[name]?[key] {
+                try ArgumentChecks.credential(key: key, value: value, source: "config file")
+            }
+        }
         return CredentialResolver(
             explicit: explicit, environment: environment, file: settings.fileCredentials)
     }
@@ -146,12 +175,7 @@ final class Runtime {
             return sandbox.url(for: provider.descriptor.name)
         }
         guard let text = settings.endpoint else { return nil }
-        guard let url = URL(string: text), let scheme = url.scheme,
-            ["http", "https"].contains(scheme), url.host != nil
-        else {
-            throw CLIError.usage("--endpoint must be an http:// or https:// URL, not '\(text)'")
-        }
-        return url
+        return try ArgumentChecks.endpoint(text)
     }
 
     // MARK: The client and the run
@@ -171,8 +195,7 @@ final class Runtime {
             }
             if sandbox == nil { try await startSandbox() }
         }
-        let http = AsyncHTTPClientTransport(
-            configuration: .init(proxy: ProxySettings.fromEnvironment(environment)))
+        let http = AsyncHTTPClientTransport(configuration: transportConfiguration())
         self.http = http
         return ContactorClient(
             configuration: .init(
@@ -183,10 +206,26 @@ final class Runtime {
                 rateLimit: settings.rateLimit.map { .perSecond($0) } ?? .providerDefault))
     }
 
+    /// The transport's settings: proxies from the environment, and with `--timeout T`
+    /// every phase bounded by T (the whole request by T; the connection and each silence
+    /// by their defaults, or T when shorter).
+    func transportConfiguration() -> AsyncHTTPClientTransport.Configuration {
+        var configuration = AsyncHTTPClientTransport.Configuration(
+            proxy: ProxySettings.fromEnvironment(environment))
+        if let seconds = providerOptions.timeout {
+            let timeout = Duration.milliseconds(Int64((seconds * 1000).rounded()))
+            configuration.requestTimeout = timeout
+            configuration.connectTimeout = min(configuration.connectTimeout, timeout)
+            configuration.readTimeout = min(configuration.readTimeout, timeout)
+        }
+        return configuration
+    }
+
     private func startSandbox() async throws {
         let server = SandboxServer(configuration: SandboxConfiguration(port: 0))
         try await server.start()
         sandbox = server
+        guard !global.quiet else { return }
         Console.err(
             "contactor: sandbox emulators running at \(server.baseURL.absoluteString) (demo credentials, nothing leaves this machine)"
         )
@@ -208,7 +247,10 @@ final class Runtime {
             options.mapper = loaded
             options.payloadHook = loaded.payloadHook
         }
-        options.onNotice = { notice in Console.err("contactor: \(notice)") }
+        let quiet = global.quiet
+        options.onNotice = { notice in
+            if !quiet { Console.err("contactor: \(TerminalText.escaped(notice.description))") }
+        }
         return options
     }
 
@@ -237,20 +279,51 @@ final class Runtime {
         OutputWriter(format: global.outputFormat())
     }
 
-    /// Prints one outcome: in a dry run, the requests its batch would send, and nothing
-    /// for a contact that would be sent (its request is printed instead).
-    func emit(_ outcome: RecordOutcome, to writer: OutputWriter) {
-        for request in outcome.requests {
-            Console.out(OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: .none)))
+    /// The report of a run printing to `writer`.
+    func report(
+        what: String, writer: OutputWriter, tap: RecordTap? = nil, rejects: RejectsFile? = nil,
+        progress: ProgressBar? = nil
+    ) -> RunReport {
+        RunReport(
+            writer: writer, what: what, reporting: reporting, quiet: global.quiet,
+            format: global.outputFormat(), tap: tap, rejects: rejects, progress: progress)
+    }
+
+    /// Prints one outcome: in a dry run, the requests its batch would send (JSON), or, in
+    /// table output, counts them for the plan printed at the end; nothing for a contact
+    /// that would be sent.
+    func emit(_ outcome: RecordOutcome, report: RunReport) {
+        report.record(outcome)
+        if report.summarisesRequests, providerOptions.dryRun {
+            report.plan(
+                outcome,
+                requests: outcome.requests.map { request in
+                    let redacted = Redaction.dryRunJSON(request, redactor: .none)
+                    let fields = redacted["request"] ?? redacted
+                    return (
+                        fields["method"]?.stringValue ?? request.method,
+                        fields["url"]?.stringValue ?? ""
+                    )
+                })
+        } else {
+            for request in outcome.requests {
+                Console.out(OrderedJSON.dryRunLine(Redaction.dryRunJSON(request, redactor: .none)))
+            }
         }
         if providerOptions.dryRun, outcome.result.status == .valid {
-            writer.count(outcome)
+            report.writer.count(outcome)
             return
         }
-        writer.write(
+        report.write(
             OutputRow(
                 line: outcome.line, phone: outcome.phone, status: outcome.result.status.rawValue,
-                id: outcome.result.id, error: outcome.result.error))
+                id: outcome.result.id, error: outcome.result.error),
+            status: outcome.result.status)
+    }
+
+    /// A `--rejects` file for `tap`'s rows, when asked for.
+    func rejectsFile(for tap: RecordTap) throws -> RejectsFile? {
+        try rejectsPath.map { try RejectsFile(path: $0, header: tap.header) }
     }
 }
 
@@ -283,6 +356,8 @@ extension Runtime {
         let provider = try selectedProvider()
         let list = try requireList()
         let input = try openCSV(path)
+        try requirePhoneColumn(input)
+        let tap = RecordTap(input, keep: rejectsPath != nil)
         var journal: SQLiteJournal?
         var runInfo: RunInfo?
         if let journalPath, !providerOptions.dryRun {
@@ -305,32 +380,59 @@ extension Runtime {
         options.runInfo = runInfo
         options.resume = resume && runInfo != nil
         if !providerOptions.dryRun { options.ledger = try ledgerPath.map(openLedger) }
+        let rejects = try rejectsFile(for: tap)
         let run: ImportRun
         do {
-            run = try await client.importRecords(
-                input, operation: operation, provider: provider.descriptor.name,
-                list: list, options: options)
+            let name = provider.descriptor.name
+            run =
+                tap.isNeeded
+                ? try await client.importRecords(
+                    tap, operation: operation, provider: name, list: list, options: options)
+                : try await client.importRecords(
+                    input, operation: operation, provider: name, list: list, options: options)
         } catch {
             throw refusal(error)
         }
+        let progress = progressBar(for: input)
+        let report = report(
+            what: operation == .delete ? "delete" : "import", writer: outputWriter(), tap: tap,
+            rejects: rejects, progress: progress)
+        if let journalPath, !providerOptions.dryRun {
+            report.details.append {
+                "the journal \(journalPath)"
+                    + (run.journalRunID.map { " (run \($0); --resume continues it if unfinished)" }
+                        ?? "")
+            }
+        }
+        let hint =
+            journalPath != nil && !providerOptions.dryRun
+            ? "contactor: interrupted: every outcome answered so far is in the journal \(journalPath!); run the same command again with --resume to continue"
+            : "contactor: interrupted: the rows printed are done; without --journal this run cannot be resumed (importing the file again skips the contacts already in the list; pass --journal PATH to make a run resumable)"
         return await print(
-            run, what: operation == .delete ? "delete" : "import",
-            progress: progressBar(for: input), journalled: journalPath != nil)
+            run, report: report, journalled: journalPath != nil && !providerOptions.dryRun,
+            interruptHint: hint)
     }
 
     /// Prints every outcome of `run` and the summary; returns the exit status.
     func print(
-        _ run: ImportRun, what: String, progress: ProgressBar, journalled: Bool,
-        plan: Bool = false
+        _ run: ImportRun, report: RunReport, journalled: Bool, plan: Bool = false,
+        interruptHint: String
     ) async -> Int32 {
-        let writer = outputWriter()
+        let writer = report.writer
+        let what = report.what
+        let progress = report.progress ?? ProgressBar(total: nil, enabled: false)
+        let interrupt = InterruptHint(hint: interruptHint)
+        defer { interrupt.remove() }
         do {
             for try await outcome in run {
                 if plan {
                     writer.writePlan(outcome)
                 } else {
-                    emit(outcome, to: writer)
+                    emit(outcome, report: report)
                 }
+                // Nobody reads the outcomes any more (`| head`): leaving the loop cancels
+                // the run; what was answered is journalled already.
+                if StandardStreams.stdoutClosed { break }
                 progress.advance()
             }
         } catch {
@@ -340,7 +442,10 @@ extension Runtime {
                 Console.err("contactor: \(error.message)")
                 return 2
             }
-            Console.err("contactor: the \(what) stopped: \(String(describing: error))")
+            report.printSummary(stopped: "an error")
+            Console.err(
+                "contactor: the \(what) stopped: \(TerminalText.escaped(String(describing: error)))"
+            )
             if journalled {
                 Console.err(
                     "contactor: every outcome printed above is in the journal; run again with --resume to continue"
@@ -349,9 +454,24 @@ extension Runtime {
             return 1
         }
         progress.clear()
+        if StandardStreams.stdoutClosed {
+            if journalled {
+                Console.err(
+                    "contactor: standard output was closed; the \(what) stopped. Run again with --resume to continue"
+                )
+            }
+            return StandardStreams.brokenPipeExitStatus
+        }
         writer.finish()
+        report.printPlan()
         if let stop = run.stopReason {
-            Console.err("contactor: stopped early, nothing more was sent: \(stop.description)")
+            // The engine logs why it stopped (an error); said here only when that line was
+            // not printed (`--log-level critical`).
+            if !printedLog.contains(stop.description) {
+                Console.err(
+                    "contactor: stopped early, nothing more was sent: \(TerminalText.escaped(stop.description))"
+                )
+            }
             if stop.isTransient {
                 Console.err(
                     journalled
@@ -359,8 +479,11 @@ extension Runtime {
                         : "contactor: once the provider answers again, run the same command again (with --journal, a later --resume sends only what is left)"
                 )
             }
+            report.printSummary(stopped: "nothing more was sent")
+            return 1
         }
-        return writer.hasFailures ? 1 : 0
+        report.printSummary()
+        return report.exitStatus
     }
 
     // MARK: sync
@@ -375,6 +498,7 @@ extension Runtime {
         // a regular file is read again from its path; anything else is copied aside first.
         let readable = try rereadablePath(path)
         let input = try openCSV(readable)
+        try requirePhoneColumn(input)
         let records = CSVRecordReader(path: readable)
         let client = try await client(for: provider)
         var sync = sync
@@ -405,9 +529,14 @@ extension Runtime {
             }
             throw refusal(error)
         }
+        let report = report(what: "sync", writer: outputWriter(), progress: progressBar(for: input))
+        let ledgerShown = ledgerPath ?? defaultLedgerPath()
+        report.details.append { "the ledger \(ledgerShown)" }
         return await print(
-            run, what: "sync", progress: progressBar(for: input), journalled: false,
-            plan: providerOptions.dryRun)
+            run, report: report, journalled: false, plan: providerOptions.dryRun,
+            interruptHint:
+                "contactor: interrupted: run the same sync again to finish it (the ledger records what was sent)"
+        )
     }
 
     /// A path that can be read more than once holding `path`'s bytes: `path` itself when it
@@ -485,10 +614,14 @@ extension Runtime {
         let writer = ListWriter(
             format: format, descriptor: provider.descriptor, region: options.region)
         do {
-            for try await draft in listing { writer.write(draft) }
+            for try await draft in listing {
+                writer.write(draft)
+                if StandardStreams.stdoutClosed { return StandardStreams.brokenPipeExitStatus }
+            }
         } catch {
             writer.finish()
-            Console.err("contactor: listing stopped: \(String(describing: error))")
+            Console.err(
+                "contactor: listing stopped: \(TerminalText.escaped(String(describing: error)))")
             return 1
         }
         writer.finish()
@@ -501,29 +634,48 @@ extension Runtime {
     func validateFile(_ path: String) async throws -> Int32 {
         let provider = try settings.provider.map { _ in try selectedProvider() }
         let input = try openCSV(path)
+        try requirePhoneColumn(input)
         var options = RunOptions(region: settings.region)
         options.validators = try plugins.validators(named: settings.validators)
         if let mapping = settings.mapping {
             options.mapper = try await plugins.mapping(at: mapping)
         }
-        options.onNotice = { notice in Console.err("contactor: \(notice)") }
+        let quiet = global.quiet
+        options.onNotice = { notice in
+            if !quiet { Console.err("contactor: \(TerminalText.escaped(notice.description))") }
+        }
         let client = ContactorClient(
             configuration: .init(transport: UnusedTransport(), providers: registry, logger: logger))
-        let run = try await client.validate(
-            input, provider: provider?.descriptor.name, options: options)
-        let writer = outputWriter()
+        let tap = RecordTap(input, keep: rejectsPath != nil)
+        let rejects = try rejectsFile(for: tap)
+        let run =
+            tap.isNeeded
+            ? try await client.validate(tap, provider: provider?.descriptor.name, options: options)
+            : try await client.validate(
+                input, provider: provider?.descriptor.name, options: options)
+        let progress = progressBar(for: input)
+        let report = report(
+            what: "validate", writer: outputWriter(), tap: tap, rejects: rejects,
+            progress: progress)
         do {
             for try await outcome in run {
-                writer.write(
+                report.record(outcome)
+                report.write(
                     OutputRow(
                         line: outcome.line, phone: outcome.phone,
-                        status: outcome.result.status.rawValue, error: outcome.result.error))
+                        status: outcome.result.status.rawValue, error: outcome.result.error),
+                    status: outcome.result.status)
+                if StandardStreams.stdoutClosed { return StandardStreams.brokenPipeExitStatus }
+                progress.advance()
             }
         } catch {
-            throw CLIError(message: String(describing: error), exitCode: 1)
+            progress.clear()
+            throw CLIError(message: TerminalText.escaped(String(describing: error)), exitCode: 1)
         }
-        writer.finish()
-        return writer.hasFailures ? 1 : 0
+        progress.clear()
+        report.writer.finish()
+        report.printSummary()
+        return report.exitStatus
     }
 
     // MARK: CSV
@@ -535,14 +687,29 @@ extension Runtime {
         do {
             return try CSVInput.open(path: path)
         } catch {
-            throw CLIError.usage(error.description)
+            throw CLIError.usage(TerminalText.escaped(error.description))
         }
+    }
+
+    /// Refuses an input whose header has no phone column when the standard columns are
+    /// read (no `--mapping`): every row would be rejected for it, so it is a usage error
+    /// naming the columns found, before anything is read further or sent.
+    func requirePhoneColumn(_ input: CSVInput) throws {
+        guard settings.mapping == nil, !input.header.isEmpty else { return }
+        let names = input.header.map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !names.contains(where: { $0.lowercased() == "phone" }) else { return }
+        let found = names.map { "'\(TerminalText.escaped($0))'" }.joined(separator: ", ")
+        throw CLIError.usage(
+            "\(TerminalText.escaped(input.name)): the header has no phone column (columns found: \(found)); name the column of the numbers 'phone', or pass --mapping FILE.lua"
+        )
     }
 
     /// A progress bar over `input`'s bytes (only on a terminal; a stream of unknown size
     /// shows counts and rate).
     func progressBar(for input: CSVInput) -> ProgressBar {
-        ProgressBar(total: input.size, position: { input.bytesRead })
+        ProgressBar(
+            total: input.size, position: { input.bytesRead },
+            enabled: Console.stderrIsTerminal && !Console.isDumbTerminal && !global.quiet)
     }
 }
 

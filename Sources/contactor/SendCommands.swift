@@ -1,5 +1,6 @@
 import ArgumentParser
 import Contactor
+import ContactorProviders
 import Foundation
 
 /// `contactor add`: adds one contact.
@@ -67,7 +68,9 @@ struct DeleteCommand: AsyncParsableCommand {
               contactor delete gone.csv --provider octopush --list customers --journal gone.sqlite
             """)
 
-    @Argument(help: ArgumentHelp("A CSV file of the contacts to delete.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("A CSV file of the contacts to delete.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String?
 
     @OptionGroup var provider: ProviderOptions
@@ -81,6 +84,8 @@ struct DeleteCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var journaling: JournalOptions
+    @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var rejects: RejectsOption
     @OptionGroup var submitting: SubmitOptions
 
     func validate() throws {
@@ -95,11 +100,13 @@ struct DeleteCommand: AsyncParsableCommand {
         if file == nil, journaling.journal != nil {
             throw ValidationError("--journal records a file's deletion; it has no use with --phone")
         }
+        if file == nil, rejects.rejects != nil {
+            throw ValidationError("--rejects copies a file's rows; it has no use with --phone")
+        }
         if file == nil, submitting.store.store != nil {
             throw ValidationError(
                 "--store shares a file's deletion with workers; it has no use with --phone")
         }
-        try sending.check()
         try journaling.check()
         try submitting.check(journaling)
         try global.validateRegion()
@@ -111,6 +118,8 @@ struct DeleteCommand: AsyncParsableCommand {
             let flags = records.settings(sending.settings())
             let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags)
             {
+                $0.reporting = reporting
+                $0.rejectsPath = rejects.rejects
                 if let store = try submitting.storeConfiguration() {
                     return try await $0.submitFile(
                         file, operation: .delete, store: store, detach: submitting.detach)
@@ -121,8 +130,11 @@ struct DeleteCommand: AsyncParsableCommand {
             }
             throw ExitCode(exitCode)
         }
-        try await SingleOperation(provider: provider, global: global, ledgerPath: journaling.ledger)
-            .run(.delete, drafts: phone.map { ContactDraft(phone: $0) }, fieldFlags: [])
+        try await SingleOperation(
+            provider: provider, global: global, ledgerPath: journaling.ledger,
+            reporting: reporting
+        )
+        .run(.delete, drafts: phone.map { ContactDraft(phone: $0) }, fieldFlags: [])
     }
 }
 
@@ -131,11 +143,13 @@ struct SingleOperation {
     var provider: ProviderOptions
     var global: GlobalOptions
     var ledgerPath: String? = nil
+    var reporting: ReportingOptions? = nil
 
     func run(
         _ operation: ContactOperation, drafts: [ContactDraft], fieldFlags: [String]
     ) async throws {
         let status = try await Runtime.with(provider: provider, global: global) { runtime in
+            runtime.reporting = reporting
             let selected = try runtime.selectedProvider()
             let list = try runtime.requireList()
             let descriptor = selected.descriptor
@@ -149,8 +163,9 @@ struct SingleOperation {
                 )
             }
             let client = try await runtime.client(for: selected)
-            // Created before sending, so that the table's elapsed time covers the request.
-            let writer = runtime.outputWriter()
+            // Created before sending, so that the summary's elapsed time covers the request.
+            let report = runtime.report(
+                what: operation == .add ? "add" : "delete", writer: runtime.outputWriter())
             var options = try await runtime.runOptions(for: selected)
             options.ledger = try ledgerPath.map(runtime.openLedger)
             let outcomes: [RecordOutcome]
@@ -164,9 +179,11 @@ struct SingleOperation {
             } catch let error as ContactorError {
                 throw runtime.refusal(error)
             }
-            for outcome in outcomes { runtime.emit(outcome, to: writer) }
-            writer.finish()
-            return Int32(writer.hasFailures ? 1 : 0)
+            for outcome in outcomes { runtime.emit(outcome, report: report) }
+            report.writer.finish()
+            report.printPlan()
+            report.printSummary()
+            return report.exitStatus
         }
         throw ExitCode(status)
     }
@@ -190,7 +207,9 @@ struct ImportCommand: AsyncParsableCommand {
               contactor import crm.csv --provider octopush --list customers --journal run.sqlite --resume
             """)
 
-    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("The CSV file.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String
 
     @OptionGroup var provider: ProviderOptions
@@ -198,10 +217,11 @@ struct ImportCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var journaling: JournalOptions
+    @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var rejects: RejectsOption
     @OptionGroup var submitting: SubmitOptions
 
     func validate() throws {
-        try sending.check()
         try journaling.check()
         try submitting.check(journaling)
         try global.validateRegion()
@@ -211,6 +231,8 @@ struct ImportCommand: AsyncParsableCommand {
     func run() async throws {
         let flags = records.settings(sending.settings())
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
+            $0.reporting = reporting
+            $0.rejectsPath = rejects.rejects
             if let store = try submitting.storeConfiguration() {
                 return try await $0.submitFile(
                     file, operation: .add, store: store, detach: submitting.detach)
@@ -235,21 +257,30 @@ struct ValidateCommand: AsyncParsableCommand {
               contactor validate examples/contacts.csv --region FR --output json
             """)
 
-    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("The CSV file.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(name: .long, help: "Also check the rules of this provider.")
+    @Option(
+        name: .long, help: "Also check the rules of this provider.",
+        completion: .list(BuiltInProviders.names))
     var provider: String?
 
-    @Option(name: .long, help: ArgumentHelp("A Lua mapping plugin.", valueName: "file.lua"))
+    @Option(
+        name: .long, help: ArgumentHelp("A Lua mapping plugin.", valueName: "file.lua"),
+        completion: .file(extensions: ["lua"]))
     var mapping: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp("A validator plugin by name (repeatable).", valueName: "name"))
     var validator: [String] = []
+
+    @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var rejects: RejectsOption
 
     func validate() throws {
         try global.validateRegion()
@@ -263,7 +294,9 @@ struct ValidateCommand: AsyncParsableCommand {
         flags.mapping = mapping
         flags.validators = validator
         let exitCode = try await Runtime.with(provider: options, global: global, flags: flags) {
-            try await $0.validateFile(file)
+            $0.reporting = reporting
+            $0.rejectsPath = rejects.rejects
+            return try await $0.validateFile(file)
         }
         throw ExitCode(exitCode)
     }

@@ -18,6 +18,8 @@ struct Settings: Sendable {
     var options: [String: String] = [:]
     /// Credentials found in the config file (accepted only from a private file).
     var fileCredentials: [String: [String: String]] = [:]
+    /// The config file read and the profile used, for `-v`.
+    var configFile: (path: String, profile: String?)?
 }
 
 /// A problem with the configuration: exit status 2.
@@ -54,8 +56,22 @@ enum SettingsLoader {
         merged.region = pick(merged.region, "region") { $0.string(forKey: ConfigKey($1)) }
         merged.endpoint = pick(merged.endpoint, "endpoint") { $0.string(forKey: ConfigKey($1)) }
 
-        let path = configPath ?? environment["CONTACTOR_CONFIG"]
-        guard let path else { return merged }
+        let explicitPath =
+            configPath
+            ?? environment["CONTACTOR_CONFIG"].flatMap {
+                $0.isEmpty ? nil : $0
+            }
+        guard let path = explicitPath ?? discoveredConfigFile(environment: environment) else {
+            let chosen =
+                profile ?? environment["CONTACTOR_PROFILE"].flatMap { $0.isEmpty ? nil : $0 }
+            if let chosen {
+                throw ConfigurationError(
+                    "profile '\(chosen)' asked for (\(profile != nil ? "--profile" : "CONTACTOR_PROFILE")) but there is no config file: pass --config FILE, set CONTACTOR_CONFIG, or create \(defaultConfigLocations(environment: environment).joined(separator: " or "))"
+                )
+            }
+            return merged
+        }
+        merged.configFile = (path, nil)
         guard FileManager.default.fileExists(atPath: path) else {
             throw ConfigurationError("config file \(path) does not exist")
         }
@@ -84,6 +100,7 @@ enum SettingsLoader {
                 "config file \(path) has no profile '\(name)' (profiles: \(profiles.keys.sorted().joined(separator: ", ")))"
             )
         }
+        merged.configFile = (path, name)
         for key in chosen.keys.sorted() where !profileKeys.contains(key) {
             throw ConfigurationError(
                 "config file \(path), profile '\(name)': unknown key '\(key)' (known: \(profileKeys.sorted().joined(separator: ", ")))"
@@ -111,16 +128,17 @@ enum SettingsLoader {
             merged.validators = file.stringArray(forKey: key("validators")) ?? []
         }
         if merged.batchSize == nil, let value = chosen["batch_size"] {
-            guard let size = value.intValue, size > 0 else {
+            guard let size = value.intValue, Limits.batchSize.contains(Int(size)) else {
                 throw ConfigurationError(
-                    "config file \(path), profile '\(name)': batch_size must be a positive integer")
+                    "config file \(path), profile '\(name)': batch_size must be a whole number from \(Limits.batchSize.lowerBound) to \(Limits.batchSize.upperBound)"
+                )
             }
             merged.batchSize = Int(size)
         }
         if merged.concurrency == nil, let value = chosen["concurrency"] {
-            guard let count = value.intValue, count > 0 else {
+            guard let count = value.intValue, Limits.concurrency.contains(Int(count)) else {
                 throw ConfigurationError(
-                    "config file \(path), profile '\(name)': concurrency must be a positive integer"
+                    "config file \(path), profile '\(name)': concurrency must be a whole number from \(Limits.concurrency.lowerBound) to \(Limits.concurrency.upperBound)"
                 )
             }
             merged.concurrency = Int(count)
@@ -132,9 +150,9 @@ enum SettingsLoader {
                 case .double(let number): number
                 default: nil
                 }
-            guard let rate, rate > 0 else {
+            guard let rate, Limits.rateLimit.contains(rate) else {
                 throw ConfigurationError(
-                    "config file \(path), profile '\(name)': rate_limit must be a positive number of requests per second"
+                    "config file \(path), profile '\(name)': rate_limit must be a number of requests per second from \(Limits.format(Limits.rateLimit.lowerBound)) to \(Limits.format(Limits.rateLimit.upperBound))"
                 )
             }
             merged.rateLimit = rate
@@ -153,6 +171,28 @@ enum SettingsLoader {
             merged.fileCredentials = try fileCredentials(credentials, path: path, profile: name)
         }
         return merged
+    }
+
+    /// Where a config file is looked for when neither `--config` nor `CONTACTOR_CONFIG`
+    /// names one: `$XDG_CONFIG_HOME/contactor/config.json`, else
+    /// `~/.config/contactor/config.json` (XDG's default).
+    static func defaultConfigLocations(environment: [String: String]) -> [String] {
+        var locations: [String] = []
+        if let xdg = environment["XDG_CONFIG_HOME"], xdg.hasPrefix("/") {
+            locations.append((xdg as NSString).appendingPathComponent("contactor/config.json"))
+        }
+        if let home = environment["HOME"], !home.isEmpty {
+            let path = (home as NSString).appendingPathComponent(".config/contactor/config.json")
+            if !locations.contains(path) { locations.append(path) }
+        }
+        return locations
+    }
+
+    /// The first of ``defaultConfigLocations(environment:)`` that exists.
+    static func discoveredConfigFile(environment: [String: String]) -> String? {
+        defaultConfigLocations(environment: environment).first {
+            FileManager.default.fileExists(atPath: $0)
+        }
     }
 
     /// Credentials in the config file are accepted only when the file is private (no

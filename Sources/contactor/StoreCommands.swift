@@ -72,24 +72,30 @@ extension Runtime {
         }
     }
 
-    /// Prints the outcomes of a shared run in input order until its last; returns the exit
-    /// status (1 when a contact failed or was rejected, as for a local run).
+    /// Prints the outcomes of a shared run in input order until its last, and the summary;
+    /// returns the exit status (as for a local run: 1 when a contact failed or was
+    /// rejected, unless `--max-rejects` allows it).
     func printShared(run: Int64, store: PostgresStore) async -> Int32 {
-        let writer = outputWriter()
+        let report = report(what: "run \(run)", writer: outputWriter())
+        report.details.append { "the store's journal (run \(run); contactor results \(run) reads it again)" }
         do {
             for try await outcome in store.work.outcomes(run: run) {
-                emit(outcome, to: writer)
+                emit(outcome, report: report)
+                if StandardStreams.stdoutClosed { return StandardStreams.brokenPipeExitStatus }
             }
         } catch {
-            writer.finish()
-            Console.err("contactor: reading run \(run) stopped: \(String(describing: error))")
+            report.writer.finish()
+            report.printSummary(stopped: "an error")
+            Console.err(
+                "contactor: reading run \(run) stopped: \(TerminalText.escaped(String(describing: error)))")
             Console.err(
                 "contactor: the workers go on; read its outcomes with: contactor results \(run) --store URL"
             )
             return 1
         }
-        writer.finish()
-        return writer.hasFailures ? 1 : 0
+        report.writer.finish()
+        report.printSummary()
+        return report.exitStatus
     }
 }
 

@@ -7,7 +7,8 @@ struct RecordOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "A Lua mapping plugin that turns each row into a contact.", valueName: "file.lua"))
+            "A Lua mapping plugin that turns each row into a contact.", valueName: "file.lua"),
+        completion: .file(extensions: ["lua"]))
     var mapping: String?
 
     @Option(
@@ -27,29 +28,31 @@ struct RecordOptions: ParsableArguments {
 /// How contacts are sent: batch size, concurrency, rate (import, sync, delete FILE).
 struct SendingOptions: ParsableArguments {
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: ArgumentHelp(
-            "Contacts per request (at most the provider's batch size).", valueName: "n"))
+            "Contacts per request (\(Limits.batchSize.lowerBound) to \(Limits.batchSize.upperBound); at most the provider's batch size).",
+            valueName: "n"),
+        transform: { try Limits.integer($0, option: "--batch-size", in: Limits.batchSize) })
     var batchSize: Int?
 
     @Option(
-        name: .long, help: ArgumentHelp("Requests in flight at once (default 4).", valueName: "n"))
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "Requests in flight at once (\(Limits.concurrency.lowerBound) to \(Limits.concurrency.upperBound), default 4).",
+            valueName: "n"),
+        transform: { try Limits.integer($0, option: "--concurrency", in: Limits.concurrency) })
     var concurrency: Int?
 
     @Option(
-        name: .long,
-        help: ArgumentHelp("The most requests per second to the provider.", valueName: "req_per_s"))
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "The most requests per second to the provider (\(Limits.format(Limits.rateLimit.lowerBound)) to \(Limits.format(Limits.rateLimit.upperBound))).",
+            valueName: "req_per_s"),
+        transform: {
+            try Limits.number(
+                $0, option: "--rate-limit", unit: "requests per second", in: Limits.rateLimit)
+        })
     var rateLimit: Double?
-
-    func check() throws {
-        if let batchSize, batchSize < 1 { throw ValidationError("--batch-size must be at least 1") }
-        if let concurrency, concurrency < 1 {
-            throw ValidationError("--concurrency must be at least 1")
-        }
-        if let rateLimit, !(rateLimit > 0) {
-            throw ValidationError("--rate-limit must be a positive number of requests per second")
-        }
-    }
 
     /// `base` with these flags.
     func settings(_ base: Settings = Settings()) -> Settings {
@@ -66,7 +69,8 @@ struct JournalOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Record the run in this SQLite journal (created if absent).", valueName: "path"))
+            "Record the run in this SQLite journal (created if absent).", valueName: "path"),
+        completion: .file())
     var journal: String?
 
     @Flag(
@@ -80,7 +84,7 @@ struct JournalOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Also record what is added or deleted in this sync ledger, so that a later sync knows.",
-            valueName: "path"))
+            valueName: "path"), completion: .file())
     var ledger: String?
 
     func check() throws {
@@ -113,7 +117,9 @@ struct SyncCommand: AsyncParsableCommand {
               contactor sync customers.csv --provider avosms --list 1001 --delete-missing --max-deletes 500
             """)
 
-    @Argument(help: ArgumentHelp("The CSV file.", valueName: "file.csv"))
+    @Argument(
+        help: ArgumentHelp("The CSV file.", valueName: "file.csv"),
+        completion: .file(extensions: ["csv"]))
     var file: String
 
     @OptionGroup var provider: ProviderOptions
@@ -125,15 +131,17 @@ struct SyncCommand: AsyncParsableCommand {
     var deleteMissing = false
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: ArgumentHelp(
             "The most contacts --delete-missing may delete (default \(SyncOptions.defaultMaxDeletes)).",
-            valueName: "n"))
+            valueName: "n"),
+        transform: { try Limits.integer($0, option: "--max-deletes", in: Limits.maxDeletes) })
     var maxDeletes: Int?
 
     @Option(
         name: .long,
-        help: ArgumentHelp("The sync ledger (SQLite, created if absent).", valueName: "path"))
+        help: ArgumentHelp("The sync ledger (SQLite, created if absent).", valueName: "path"),
+        completion: .file())
     var ledger: String?
 
     @Flag(
@@ -145,15 +153,12 @@ struct SyncCommand: AsyncParsableCommand {
 
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
+    @OptionGroup var reporting: ReportingOptions
 
     func validate() throws {
-        if let maxDeletes, maxDeletes < 0 {
-            throw ValidationError("--max-deletes must be 0 or more")
-        }
         if maxDeletes != nil, !deleteMissing {
             throw ValidationError("--max-deletes limits --delete-missing; pass both")
         }
-        try sending.check()
         try global.validateRegion()
         try global.validateOutput()
     }
@@ -163,7 +168,9 @@ struct SyncCommand: AsyncParsableCommand {
         let options = SyncOptions(
             deleteMissing: deleteMissing, maxDeletes: maxDeletes ?? SyncOptions.defaultMaxDeletes)
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
-            try await $0.syncFile(file, ledgerPath: ledger, refresh: refresh, options: options)
+            $0.reporting = reporting
+            return try await $0.syncFile(
+                file, ledgerPath: ledger, refresh: refresh, options: options)
         }
         throw ExitCode(exitCode)
     }

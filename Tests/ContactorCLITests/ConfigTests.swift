@@ -223,3 +223,49 @@ struct ConfigTests {
         }
     }
 }
+
+@Suite("Config file discovery")
+struct ConfigDiscoveryTests {
+    static let profile = #"{"profiles": {"default": {"provider": "octopush", "list": "demo"}}}"#
+
+    @Test(
+        "Without --config: $XDG_CONFIG_HOME/contactor/config.json, else ~/.config/contactor/config.json; -v names it",
+        arguments: ["xdg", "home"])
+    func discoversTheConfigFile(_ place: String) async throws {
+        try await Sandbox.with { sandbox in
+            try await TemporaryDirectory.with { directory in
+                let file =
+                    place == "xdg"
+                    ? try directory.write("xdg/contactor/config.json", Self.profile)
+                    : try directory.write("home/.config/contactor/config.json", Self.profile)
+                let result = try await CLI.run(
+                    ["add", "--phone", "+33612345678", "--output", "json", "-v"]
+                        + sandbox.arguments(for: "octopush"),
+                    environment: [
+                        "HOME": directory.path("home"),
+                        "XDG_CONFIG_HOME": place == "xdg" ? directory.path("xdg") : "",
+                    ])
+                #expect(result.status == 0, "\(result.stderr)")
+                #expect(
+                    result.stderr.contains("read the config file \(file), profile 'default'"),
+                    "\(result.stderr)")
+                #expect(await sandbox.phones("octopush", "demo") == ["+33612345678"])
+            }
+        }
+    }
+
+    @Test("--profile X without any config file is exit 2 saying so")
+    func profileWithoutAConfigFile() async throws {
+        try await TemporaryDirectory.with { directory in
+            let result = try await CLI.run(
+                [
+                    "add", "--provider", "octopush", "--list", "demo", "--phone", "+33612345678",
+                    "--profile", "staging",
+                ] + Secret.credentialArguments(for: "octopush"),
+                environment: ["HOME": directory.url.path, "XDG_CONFIG_HOME": ""])
+            #expect(result.status == 2)
+            #expect(result.stderr.contains("profile 'staging'"), "\(result.stderr)")
+            #expect(result.stderr.contains("no config file"), "\(result.stderr)")
+        }
+    }
+}

@@ -258,7 +258,7 @@ struct UsageErrorCase: CustomTestStringConvertible, Sendable {
 struct ParsingTests {
     @Test(
         "Usage, configuration, credential and plugin errors exit 2, say why, send nothing",
-        arguments: UsageErrorCase.all)
+        arguments: UsageErrorCase.all + UsageErrorCase.edges)
     func usageErrorExitsTwoAndSendsNothing(_ testCase: UsageErrorCase) async throws {
         try await Sandbox.with { sandbox in
             try await TemporaryDirectory.with { directory in
@@ -272,6 +272,15 @@ struct ParsingTests {
                     switch argument {
                     case "ENDPOINT": sandbox.arguments(for: testCase.provider)
                     case "SANDBOX": [sandbox.server.url(for: testCase.provider).absoluteString]
+                    case "SANDBOX_QUERY":
+                        [sandbox.server.url(for: testCase.provider).absoluteString + "?a=1"]
+                    case "SANDBOX_FRAGMENT":
+                        [sandbox.server.url(for: testCase.provider).absoluteString + "#top"]
+                    case "SANDBOX_CRLF":
+                        [
+                            sandbox.server.url(for: testCase.provider).absoluteString
+                                + "/x\r\nX-Injected: 1"
+                        ]
                     case "CSV": [csv]
                     case "BROKEN": [directory.path("broken")]
                     case "CONFIG": [config]
@@ -295,7 +304,7 @@ struct ParsingTests {
 
     static let helpCommands: [[String]] = [
         [], ["add"], ["delete"], ["import"], ["validate"], ["providers"], ["plugins"],
-        ["plugins", "check"], ["plugins", "new"], ["sandbox"],
+        ["plugins", "check"], ["plugins", "new"], ["sandbox"], ["runs", "show"],
     ]
 
     @Test("--help of every command exits 0 and shows an example", arguments: helpCommands)
@@ -325,5 +334,17 @@ struct ParsingTests {
         #expect(result.stdout.contains("contactor"))
         #expect(result.stdout.contains("import"))
         #expect(result.stdout.contains(shell == "fish" ? "'provider='" : "--provider"))
+        // Provider names are completed, and the path options complete files.
+        #expect(result.stdout.contains("smsgatewayapi"))
+        if shell == "bash" {
+            #expect(
+                result.stdout.contains(
+                    "'--config')\n        __contactor_add_completions -o plusdirs -fX '!*.@(json)'")
+            )
+            #expect(
+                result.stdout.contains(
+                    "'--mapping')\n        __contactor_add_completions -o plusdirs -fX '!*.@(lua)'")
+            )
+        }
     }
 }

@@ -41,6 +41,13 @@ public struct PhoneNumber: Sendable, Hashable, CustomStringConvertible {
     /// The number in international digits without `+` (`33612345678`).
     public var internationalDigits: String { String(e164.dropFirst()) }
 
+    /// Whether libphonenumber knows `code` as a region (`FR` is one, `XX` and `fr` are
+    /// not), so that a default region can be checked before any number is read.
+    public static func isKnownRegion(_ code: String) -> Bool {
+        code.count == 2 && code.allSatisfy { $0.isASCII && $0.isUppercase }
+            && cpn_is_supported_region(code) != 0
+    }
+
     /// The E.164 form.
     public var description: String { e164 }
 }
