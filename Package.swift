@@ -119,7 +119,7 @@ let package = Package(
             name: "contactor",
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
-                "ContactorCSV", "ContactorStore", "ContactorLua",
+                "ContactorCSV", "ContactorStore", "ContactorLua", "ContactorTesting",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Configuration", package: "swift-configuration"),

@@ -46,6 +46,8 @@ struct ProviderOptions: ParsableArguments {
     )
     var dryRun = false
 
+    @OptionGroup var cassette: CassetteOptions
+
     /// No provider options, for commands that take none (`providers`, `validate`).
     ///
     /// Parsed from no arguments: a value made with `init()` has no values behind its
