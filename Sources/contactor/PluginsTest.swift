@@ -78,17 +78,19 @@ struct PluginsTestCommand: AsyncParsableCommand {
         abstract:
             "Run the provider conformance checks on a plugin against an endpoint and print each check.",
         discussion: """
-            Each check (add, duplicateAdd, invalidNumber, unknownList, authFailure, delete,
-            deleteAbsent, allFields, partialBatch, update, list) calls the plugin with its
-            own numbers and prints what it sent and received: the contacts and results, then
-            every HTTP request and answer (secrets as ***). Checks that look at the list
-            afterwards use the plugin's own list function; without one they judge by the
-            answers and say what they could not verify. Exit status: 0 when every check
-            passed, 1 when one failed, 2 for usage errors.
+            Each check (add, duplicateAdd, invalidNumber, unknownList, authFailure,
+            delete, deleteAbsent, allFields, partialBatch, update, list) calls the
+            plugin with its own numbers and prints what it sent and received: the
+            contacts and results, then every HTTP request and answer (secrets as ***).
+            Checks that look at the list afterwards use the plugin's own list
+            function; without one they judge by the answers and say what they could
+            not verify. Exit status: 0 when every check passed, 1 when one failed,
+            2 for usage errors.
 
             Example:
-              contactor plugins test my-plugins/providers/acme.lua --endpoint http://127.0.0.1:8099 \\
-                --list test --credential api_key=test-key --phones-from +33612340100
+              contactor plugins test my-plugins/providers/acme.lua \\
+                --endpoint http://127.0.0.1:8099 --list test \\
+                --credential api_key=test-key --phones-from +33612340100
             """)
 
     @Argument(help: ArgumentHelp("The provider plugin file.", valueName: "plugin.lua"))
@@ -117,13 +119,13 @@ struct PluginsTestCommand: AsyncParsableCommand {
             valueName: "phone"))
     var phonesFrom: String?
 
-    @Option(name: .long, help: "A list that does not exist (default: contactor-no-such-list).")
+    @Option(name: .long, help: "A list that does not exist.")
     var unknownList = "contactor-no-such-list"
 
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "A number the provider must refuse, in E.164 (default: +3361234).", valueName: "phone"))
+            "A number the provider must refuse, in E.164.", valueName: "phone"))
     var invalidPhone = "+3361234"
 
     @Option(
@@ -172,6 +174,14 @@ struct PluginsTestCommand: AsyncParsableCommand {
     func validate() throws {
         try cassette.check()
         try global.validateRegion()
+        for (option, given) in [
+            ("--output", global.output != nil), ("--config", global.config != nil),
+            ("--profile", global.profile != nil),
+        ] where given {
+            throw ValidationError(
+                "plugins test takes no \(option): it prints its report as text, and reads credentials from --credential and CONTACTOR_<NAME>_<KEY>"
+            )
+        }
         _ = try selectedChecks()
         for (option, values) in [
             ("--duplicate-add-status", duplicateAddStatus),

@@ -100,6 +100,7 @@ import Testing
             ["--phones-from", "+33612345670", "--record", "a.json", "--replay", "b.json"],
             "give --record or --replay, not both"
         ),
+        (["--phones-from", "+33612345670", "--output", "json"], "plugins test takes no --output"),
         (
             ["--phones-from", "+33612345670", "--replay", "/nonexistent.json"],
             "cannot read the cassette /nonexistent.json"
