@@ -97,18 +97,38 @@ struct PluginCommandTests {
             #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
             #expect(first.stdout.contains("ok: acme"), "\(first.stdout)")
 
-            // The same test holds when the plugin batches its contacts (one request for many).
+            // The same test holds when the plugin batches its contacts.
             let source = directory.url.appendingPathComponent("my-plugins/providers/acme.lua")
-            var text = try String(contentsOf: source, encoding: .utf8)
-            text = text.replacingOccurrences(of: "batch_size = 1,", with: "batch_size = 20,")
-            try text.write(to: source, atomically: true, encoding: .utf8)
+            let original = try String(contentsOf: source, encoding: .utf8)
+            let batchedText = original.replacingOccurrences(
+                of: "batch_size = 1,", with: "batch_size = 20,")
+            try batchedText.write(to: source, atomically: true, encoding: .utf8)
             let batched = try await Self.runScaffoldTest(script)
             #expect(batched.status == 0, "\(batched.stdout)\(batched.stderr)")
 
+            // A batch that makes one more request (a lookup of the list first): the dry run
+            // does not count requests, so it still passes; the replay finds a request its
+            // cassette has no answer for, and says so.
+            try batchedText.replacingOccurrences(
+                of:
+                    "local results = {}\n    for i, contact in ipairs(contacts) do\n      local res = send(ctx, \"POST\"",
+                with:
+                    "send(ctx, \"GET\", \"/v1/lists/\" .. list)\n    local results = {}\n    for i, contact in ipairs(contacts) do\n      local res = send(ctx, \"POST\""
+            ).write(to: source, atomically: true, encoding: .utf8)
+            #expect(try String(contentsOf: source, encoding: .utf8).contains("send(ctx, \"GET\""))
+            let lookup = try await Self.runScaffoldTest(script)
+            #expect(lookup.status == 1, "\(lookup.stdout)")
+            #expect(!lookup.stdout.contains("FAILED: dry run"), "\(lookup.stdout)")
+            #expect(lookup.stdout.contains("FAILED: replay"), "\(lookup.stdout)")
+            let replayOut = try String(
+                contentsOfFile: directory.path("my-plugins/tests/acme.replay.out"), encoding: .utf8)
+            #expect(
+                replayOut.contains("has no answer for GET https://api.example.com/v1/lists/test"))
+
             // And it fails, saying why, when a good row is no longer sent.
-            text = text.replacingOccurrences(
-                of: "phone = contact.phone,", with: "phone = \"+33700000000\",")
-            try text.write(to: source, atomically: true, encoding: .utf8)
+            try original.replacingOccurrences(
+                of: "phone = contact.phone,", with: "phone = \"+33700000000\","
+            ).write(to: source, atomically: true, encoding: .utf8)
             let broken = try await Self.runScaffoldTest(script)
             #expect(broken.status == 1, "\(broken.stdout)")
             #expect(broken.stdout.contains("no request carries +33612345678"), "\(broken.stdout)")
