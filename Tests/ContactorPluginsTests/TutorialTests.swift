@@ -99,27 +99,36 @@ import Testing
         #expect(checked.stdout.contains("1 plugin loaded, 0 problems"))
     }
 
-    /// The provider `contactor plugins new provider acme` writes, loaded.
-    static func scaffold() async throws -> (LuaProvider, URL) {
+    /// The directory `contactor plugins new provider acme` wrote, once for every test (each
+    /// process spawned is one more chance for Foundation's intermittent `Process.run` crash
+    /// on Linux, swift-corelibs-foundation#5472).
+    static let scaffoldDirectory = Task<URL, any Error> {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "contactor-scaffold-\(UUID().uuidString)")
         let created = try await CommandLineProcess.contactor().run([
             "plugins", "new", "provider", "acme", "--dir", directory.path,
         ])
-        #expect(created.status == 0, "\(created.stderr)")
-        let provider = try #require(
+        guard created.status == 0 else {
+            throw CocoaError(
+                .fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: created.stderr])
+        }
+        return directory
+    }
+
+    /// The provider `contactor plugins new provider acme` writes, loaded.
+    static func scaffold() async throws -> LuaProvider {
+        let directory = try await scaffoldDirectory.value
+        return try #require(
             try await PluginLoader(
                 configuration: .init(pluginDirectories: [directory], environment: [:])
             ).load().providers["acme"])
-        return (provider, directory)
     }
 
     @Test(arguments: ProviderConformance.Check.allCases)
     func theScaffoldPassesTheConformanceSuiteAgainstTheTutorialsAcmeFake(
         _ check: ProviderConformance.Check
     ) async throws {
-        let (provider, directory) = try await Self.scaffold()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let provider = try await Self.scaffold()
         let fake = AcmeFake()
         try await withFake(fake.handler) { server, transport in
             let target = ConformanceTarget(
@@ -138,8 +147,7 @@ import Testing
     }
 
     @Test func theScaffoldRaisesAuthFailedOn401AsTheTutorialSays() async throws {
-        let (provider, directory) = try await Self.scaffold()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let provider = try await Self.scaffold()
         try await withFake(AcmeFake().handler) { server, transport in
             let context = ProviderContext(
                 transport: transport,
@@ -157,8 +165,7 @@ import Testing
     }
 
     @Test func theScaffoldGivesNoIdWhenTheAnswerHasNoneNotTheTextNil() async throws {
-        let (provider, directory) = try await Self.scaffold()
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let provider = try await Self.scaffold()
         try await withFake({ _ in .status(201) }) { server, transport in
             let context = ProviderContext(
                 transport: transport,
