@@ -124,6 +124,7 @@ let package = Package(
             dependencies: [
                 "Contactor", "ContactorProviders", "ContactorHTTP", "ContactorSandbox",
                 "ContactorCSV", "ContactorStore", "ContactorLua", "ContactorPostgres",
+                "ContactorTesting",
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -167,13 +167,16 @@ final class LuaHost {
     /// A 408, 429 or 5xx answer is not handed to the script unless the request said
     /// `retry = false`: it fails the call with a transient error (``lastTransportError``)
     /// that the provider rethrows, so that the engine retries the batch exactly as it
-    /// retries a built-in adapter's.
+    /// retries a built-in adapter's. A request with `retry = false` marks the call
+    /// (``LuaCallContext/sentUnrepeatable``): ``LuaProvider`` then never lets the engine run
+    /// it again.
     func perform(_ request: LuaHTTP.Outgoing) async -> [LuaValue] {
         guard let context, let http = context.http else {
             return [.boolean(false), .text("ctx.http is not available here")]
         }
         let target =
             "\(request.head.method.rawValue) \(LuaHTTP.origin(of: request.url) ?? "?")\(request.url.path)"
+        if !request.retries { context.sentUnrepeatable.withLock { $0 = true } }
         do {
             let (response, body) = try await http.send(
                 request.head, body: request.body, timeout: request.timeout)

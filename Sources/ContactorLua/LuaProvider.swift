@@ -228,11 +228,21 @@ public struct LuaProvider: ContactProvider {
                 operation.rawValue, ctx: ctxinfo, [.text(list), .array(batch.map(\.luaValue))],
                 context: callContext)
         } catch {
+            let unrepeatable = callContext.sentUnrepeatable.withLock { $0 }
+            var thrown: ContactError?
             if let structured = Self.structuredError(error, redactor: redactor) {
-                throw structured.attributed(to: name, operation: operation)
+                thrown = structured.attributed(to: name, operation: operation)
+            } else if let transport = error.transportError, error.kind == .runtime {
+                thrown = transport.attributed(to: name, operation: operation)
             }
-            if let transport = error.transportError, error.kind == .runtime {
-                throw transport.attributed(to: name, operation: operation)
+            if let thrown {
+                // A call that sent a request with retry = false is not run again: neither
+                // retried (transient) nor split (any other thrown error), so each contact
+                // ends failed; errors that stop the run still do.
+                guard unrepeatable, !Self.runStoppingCodes.contains(thrown.code) else {
+                    throw thrown
+                }
+                return Array(repeating: .failed(Self.notRepeated(thrown)), count: batch.count)
             }
             let pluginError = runtime.pluginError(
                 error, doing: operation.rawValue, redactor: redactor, provider: name,
@@ -240,10 +250,28 @@ public struct LuaProvider: ContactProvider {
             return Array(repeating: .failed(pluginError), count: batch.count)
         }
         switch results(from: values.first ?? .nil, count: batch.count, operation: operation) {
-        case .success(let results): return results
+        case .success(let results):
+            guard callContext.sentUnrepeatable.withLock({ $0 }) else { return results }
+            return results.map { result in
+                guard result.status == .failed, let error = result.error, error.isTransient else {
+                    return result
+                }
+                return ContactResult(
+                    status: .failed, id: result.id, error: Self.notRepeated(error))
+            }
         case .failure(let error):
             return Array(repeating: .failed(error), count: batch.count)
         }
+    }
+
+    /// The codes of a thrown error that stop the whole run (the engine's stop codes).
+    static let runStoppingCodes: Set<ContactError.Code> = [
+        .authFailed, .listNotFound, .unsupportedOperation,
+    ]
+
+    /// `error`, final, saying why it is not retried.
+    static func notRepeated(_ error: ContactError) -> ContactError {
+        error.final().appending(" (not retried: the call sent a request with retry = false)")
     }
 
     private static func text(_ value: LuaValue) -> String? {

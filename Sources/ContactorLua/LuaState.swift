@@ -3,6 +3,7 @@ internal import CLuaHelpers
 import Contactor
 import Foundation
 import Logging
+import Synchronization
 
 /// The limits every Lua call runs under.
 ///
@@ -71,6 +72,9 @@ final class LuaCallContext: Sendable {
     let redactor: Redactor
     /// The plugin's name, for messages.
     let plugin: String
+    /// Whether the call has sent a request with `retry = false`: then it is never run again
+    /// (``LuaProvider`` makes its transient failures final).
+    let sentUnrepeatable = Mutex(false)
 
     init(
         http: ProviderContext?, allowedOrigins: [String], logger: Logger,

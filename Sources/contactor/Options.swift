@@ -59,6 +59,8 @@ struct ProviderOptions: ParsableArguments {
         })
     var timeout: Double?
 
+    @OptionGroup var cassette: CassetteOptions
+
     /// No provider options, for commands that take none (`providers`, `validate`).
     ///
     /// Parsed from no arguments: a value made with `init()` has no values behind its

@@ -131,13 +131,15 @@ enum BundledPlugins {
 struct PluginsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "plugins",
-        abstract: "Check Lua plugins, or start a new one from a template.",
+        abstract: "Check and test Lua plugins, or start a new one from a template.",
         discussion: """
             Examples:
               contactor plugins new provider acme --dir ./my-plugins
               contactor plugins check ./my-plugins
+              contactor plugins test ./my-plugins/providers/acme.lua --endpoint http://127.0.0.1:8099 \\
+                --list test --phone ... (12 numbers)
             """,
-        subcommands: [PluginsCheckCommand.self, PluginsNewCommand.self])
+        subcommands: [PluginsCheckCommand.self, PluginsNewCommand.self, PluginsTestCommand.self])
 }
 
 /// `contactor plugins check [DIR]`.

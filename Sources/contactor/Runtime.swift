@@ -4,6 +4,7 @@ import ContactorHTTP
 import ContactorProviders
 import ContactorSandbox
 import ContactorStore
+import ContactorTesting
 import Foundation
 import HTTPTypes
 import Logging
@@ -30,6 +31,8 @@ final class Runtime {
     var rejectsPath: String?
     /// The log lines printed, so that the command line does not repeat one.
     private(set) var printedLog = PrintedLog()
+    /// `--record`'s recorder, saved at shutdown.
+    private var recorder: CassetteRecorder?
 
     private init(
         settings: Settings, global: GlobalOptions, providerOptions: ProviderOptions,
@@ -70,6 +73,11 @@ final class Runtime {
         environment: [String: String]
     ) async throws -> Runtime {
         try global.validateRegion()
+        try provider.cassette.check()
+        if provider.dryRun, provider.cassette.record != nil || provider.cassette.replay != nil {
+            throw CLIError.usage(
+                "--dry-run sends nothing, so there is nothing to --record or --replay")
+        }
         var flags = flags
         flags.provider = provider.provider
         flags.list = provider.list
@@ -108,6 +116,12 @@ final class Runtime {
 
     /// Stops the transport and the sandbox, if they were started.
     func shutdown() async {
+        do {
+            try providerOptions.cassette.save(recorder)
+        } catch {
+            Console.err("contactor: \(error)")
+        }
+        recorder = nil
         for file in temporaryFiles { try? FileManager.default.removeItem(at: file) }
         if let http { try? await http.shutdown() }
         await sandbox?.stop()
@@ -150,7 +164,7 @@ final class Runtime {
             return CredentialResolver(
                 explicit: SandboxDemo.standard.credentials(for: provider.descriptor.name))
         }
-        let explicit = Dictionary(
+        var explicit = Dictionary(
             try parsePairs(providerOptions.credential, option: "--credential"),
             uniquingKeysWith: { _, last in last })
         for (key, value) in explicit.sorted(by: { $0.key < $1.key }) {
@@ -164,6 +178,18 @@ final class Runtime {
             }
             if let value = settings.fileCredentials[name]?[key] {
                 try ArgumentChecks.credential(key: key, value: value, source: "config file")
+            }
+        }
+        if providerOptions.cassette.replay != nil {
+            // A cassette holds no secret: a credential given nowhere is a placeholder.
+            let descriptor = provider.descriptor
+            let file = settings.fileCredentials[descriptor.name] ?? [:]
+            for key in descriptor.credentialKeys
+            where explicit[key] == nil && file[key] == nil
+                && environment[
+                    Credentials.environmentVariable(provider: descriptor.name, key: key)] == nil
+            {
+                explicit[key] = "replay-\(key)"
             }
         }
         return CredentialResolver(
@@ -195,14 +221,25 @@ final class Runtime {
             }
             if sandbox == nil { try await startSandbox() }
         }
-        let http = AsyncHTTPClientTransport(configuration: transportConfiguration())
-        self.http = http
+        let (recorder, player) = try providerOptions.cassette.middlewares()
+        self.recorder = recorder
+        var transport: any HTTPTransport = NoNetworkTransport()
+        if player == nil {
+            let http = AsyncHTTPClientTransport(configuration: transportConfiguration())
+            self.http = http
+            transport = http
+        }
+        var middlewares: [any ClientMiddleware] = [LoggingMiddleware()]
+        if let recorder { middlewares.append(recorder) }
+        if let player { middlewares.append(player) }
+        // A recording sends one batch at a time, so that the cassette is the same each run.
+        let concurrency = recorder != nil ? 1 : settings.concurrency ?? 4
         return ContactorClient(
             configuration: .init(
-                transport: http, providers: registry, retry: .standard,
-                concurrency: settings.concurrency ?? 4, logger: logger, journal: journal,
+                transport: transport, providers: registry, retry: .standard,
+                concurrency: concurrency, logger: logger, journal: journal,
                 credentials: try credentialResolver(for: provider),
-                middlewares: [LoggingMiddleware()],
+                middlewares: middlewares,
                 rateLimit: settings.rateLimit.map { .perSecond($0) } ?? .providerDefault))
     }
 
@@ -240,7 +277,7 @@ final class Runtime {
         options.endpoint = try endpoint(for: provider)
         options.providerOptions = settings.options
         options.batchSize = settings.batchSize
-        options.concurrency = settings.concurrency
+        options.concurrency = providerOptions.cassette.record != nil ? 1 : settings.concurrency
         options.validators = try plugins.validators(named: settings.validators)
         if let mapping = settings.mapping {
             let loaded = try await plugins.mapping(at: mapping)

@@ -77,7 +77,9 @@ extension Runtime {
     /// rejected, unless `--max-rejects` allows it).
     func printShared(run: Int64, store: PostgresStore) async -> Int32 {
         let report = report(what: "run \(run)", writer: outputWriter())
-        report.details.append { "the store's journal (run \(run); contactor results \(run) reads it again)" }
+        report.details.append {
+            "the store's journal (run \(run); contactor results \(run) reads it again)"
+        }
         do {
             for try await outcome in store.work.outcomes(run: run) {
                 emit(outcome, report: report)
@@ -87,7 +89,8 @@ extension Runtime {
             report.writer.finish()
             report.printSummary(stopped: "an error")
             Console.err(
-                "contactor: reading run \(run) stopped: \(TerminalText.escaped(String(describing: error)))")
+                "contactor: reading run \(run) stopped: \(TerminalText.escaped(String(describing: error)))"
+            )
             Console.err(
                 "contactor: the workers go on; read its outcomes with: contactor results \(run) --store URL"
             )

@@ -114,3 +114,81 @@ struct DryRunTests {
         }
     }
 }
+
+/// Defect 2 of issue 13: a dry run of a batching plugin accounts for every contact, prints
+/// its requests in input order, and a plugin that `pcall`s its requests runs to its end.
+@Suite("Dry runs of plugins")
+struct PluginDryRunTests {
+    static let plugin = """
+        return {
+          kind = "provider", name = "bulk", endpoint = "https://api.bulk.test",
+          batch_size = { add = 20 },
+          add = function(ctx, list, contacts)
+            local phones = {}
+            for i, contact in ipairs(contacts) do phones[i] = contact.phone end
+            local ok, res = pcall(ctx.http.request, {
+              method = "POST", url = ctx.endpoint .. "/lists/" .. list .. "/bulk",
+              json = { phones = phones, dry_run = ctx.dry_run },
+            })
+            local results = {}
+            for i = 1, #contacts do
+              if ok and res.status == 200 then
+                results[i] = { status = "added" }
+              else
+                results[i] = { status = "failed", error = "transport_error", message = tostring(res) }
+              end
+            end
+            return results
+          end,
+        }
+
+        """
+
+    /// 201 rows; every 25th has a number that cannot be read.
+    static func rows() -> [(line: Int, phone: String?)] {
+        (1...201).map { index in
+            (index + 1, index % 25 == 0 ? nil : "+336120" + String(format: "%05d", index))
+        }
+    }
+
+    @Test("201 rows in batches of 20: every contact accounted for, requests in input order")
+    func aBatchingPluginsDryRunAccountsForEveryContactInOrder() async throws {
+        try await TemporaryDirectory.with { directory in
+            try directory.write("plugins/providers/bulk.lua", Self.plugin)
+            let csv = try directory.write(
+                "in.csv",
+                "phone\n" + Self.rows().map { $0.phone ?? "12" }.joined(separator: "\n") + "\n")
+            let arguments = [
+                "import", csv, "--provider", "bulk", "--list", "l1", "--plugins",
+                directory.path("plugins"), "--dry-run", "--concurrency", "4",
+            ]
+            let json = try await CLI.run(arguments + ["--output", "json"])
+            #expect(json.status == 1, "\(json.stdout)\(json.stderr)")
+            let objects = try CLI.jsonLines(json)
+            let requests = objects.compactMap { $0["request"] as? [String: Any] }
+            let valid = Self.rows().compactMap(\.phone)
+            #expect(requests.count == (valid.count + 19) / 20, "\(json.stdout)")
+            // The requests carry every valid number once, in input order, and the plugin
+            // knew it was a dry run.
+            let sent = requests.flatMap { request -> [String] in
+                let body = request["body"] as? [String: Any]
+                #expect(body?["dry_run"] as? Bool == true, "\(request)")
+                return body?["phones"] as? [String] ?? []
+            }
+            #expect(sent == valid)
+            let reported = objects.filter { $0["request"] == nil }
+            #expect(
+                reported.compactMap { $0["line"] as? Int }
+                    == Self.rows().filter { $0.phone == nil }.map(\.line))
+            #expect(reported.allSatisfy { $0["status"] as? String == "rejected" })
+            #expect(!json.stdout.contains("failed"), "a pcall'd request failed: \(json.stdout)")
+
+            let table = try await CLI.run(arguments + ["--output", "table"])
+            #expect(table.status == 1)
+            #expect(
+                table.stdoutLines.last?.hasPrefix("201 contacts: 193 valid, 8 rejected in ")
+                    == true,
+                "\(table.stdout)")
+        }
+    }
+}

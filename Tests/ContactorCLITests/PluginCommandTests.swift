@@ -1,3 +1,4 @@
+import ContactorTesting
 import Foundation
 import Testing
 
@@ -72,6 +73,65 @@ struct PluginCommandTests {
             let request = try #require(
                 try CLI.jsonLines(result).first?["request"] as? [String: Any])
             #expect(request["method"] as? String != nil)
+        }
+    }
+
+    /// Runs the test script `plugins new` wrote, with a PATH that has no `contactor`.
+    static func runScaffoldTest(_ script: String) async throws -> CommandLineProcess.Result {
+        try await CommandLineProcess(
+            executable: URL(fileURLWithPath: "/bin/sh"),
+            environment: ["PATH": "/usr/bin:/bin", "CONTACTOR_BUNDLED_PLUGINS": "/nonexistent"]
+        ).run([script], timeout: .seconds(120))
+    }
+
+    @Test("The scaffold's test passes without contactor on the PATH, batched or not")
+    func scaffoldTestPassesWithoutContactorOnThePath() async throws {
+        try await TemporaryDirectory.with { directory in
+            let plugins = directory.path("my-plugins")
+            let created = try await CLI.run([
+                "plugins", "new", "provider", "acme", "--dir", plugins,
+            ])
+            #expect(created.status == 0, "\(created.stderr)")
+            let script = directory.path("my-plugins/tests/acme.sh")
+            let first = try await Self.runScaffoldTest(script)
+            #expect(first.status == 0, "\(first.stdout)\(first.stderr)")
+            #expect(first.stdout.contains("ok: acme"), "\(first.stdout)")
+
+            // The same test holds when the plugin batches its contacts.
+            let source = directory.url.appendingPathComponent("my-plugins/providers/acme.lua")
+            let original = try String(contentsOf: source, encoding: .utf8)
+            let batchedText = original.replacingOccurrences(
+                of: "batch_size = 1,", with: "batch_size = 20,")
+            try batchedText.write(to: source, atomically: true, encoding: .utf8)
+            let batched = try await Self.runScaffoldTest(script)
+            #expect(batched.status == 0, "\(batched.stdout)\(batched.stderr)")
+
+            // A batch that makes one more request (a lookup of the list first): the dry run
+            // does not count requests, so it still passes; the replay finds a request its
+            // cassette has no answer for, and says so.
+            try batchedText.replacingOccurrences(
+                of:
+                    "local results = {}\n    for i, contact in ipairs(contacts) do\n      local res = send(ctx, \"POST\"",
+                with:
+                    "send(ctx, \"GET\", \"/v1/lists/\" .. list)\n    local results = {}\n    for i, contact in ipairs(contacts) do\n      local res = send(ctx, \"POST\""
+            ).write(to: source, atomically: true, encoding: .utf8)
+            #expect(try String(contentsOf: source, encoding: .utf8).contains("send(ctx, \"GET\""))
+            let lookup = try await Self.runScaffoldTest(script)
+            #expect(lookup.status == 1, "\(lookup.stdout)")
+            #expect(!lookup.stdout.contains("FAILED: dry run"), "\(lookup.stdout)")
+            #expect(lookup.stdout.contains("FAILED: replay"), "\(lookup.stdout)")
+            let replayOut = try String(
+                contentsOfFile: directory.path("my-plugins/tests/acme.replay.out"), encoding: .utf8)
+            #expect(
+                replayOut.contains("has no answer for GET https://api.example.com/v1/lists/test"))
+
+            // And it fails, saying why, when a good row is no longer sent.
+            try original.replacingOccurrences(
+                of: "phone = contact.phone,", with: "phone = \"+33700000000\","
+            ).write(to: source, atomically: true, encoding: .utf8)
+            let broken = try await Self.runScaffoldTest(script)
+            #expect(broken.status == 1, "\(broken.stdout)")
+            #expect(broken.stdout.contains("no request carries +33612345678"), "\(broken.stdout)")
         }
     }
 

@@ -45,8 +45,18 @@ import Testing
     /// The markers the tests below cover.
     static let covered: Set<String> = [
         "tutorial-acme", "provider-reference", "contact", "http-request", "results", "mapping",
-        "validator", "ctx-log", "http-pages", "provider-update-list",
+        "validator", "ctx-log", "http-pages", "provider-update-list", "http-retry",
     ]
+
+    /// The ```sh block of docs/plugins.md after the marker `<!-- doc-test: NAME -->`.
+    static func shellBlock(_ name: String) throws -> String {
+        let text = try String(contentsOf: Repository.file("docs/plugins.md"), encoding: .utf8)
+        let marker = "<!-- doc-test: \(name) -->\n```sh\n"
+        let start = try #require(text.range(of: marker), "no sh block \(name)")
+        let end = try #require(
+            text.range(of: "\n```", range: start.upperBound..<text.endIndex), "unclosed \(name)")
+        return String(text[start.upperBound..<end.lowerBound]) + "\n"
+    }
 
     /// Writes `source` as `kind/name.lua` in a fresh directory and loads that directory.
     static func load(_ source: String, as path: String) async throws -> LuaPlugins {
@@ -175,6 +185,30 @@ import Testing
         #expect(request.header("X-TM-Key") == "k-1")
         #expect(request.header("Content-Type") == "application/json")
         #expect(try JSONValue.decode(request.body ?? Data()) == ["phone": "+33612345670"])
+    }
+
+    @Test func theRetryExampleHandsA503ToTheScriptAndSendsTheCreateOnce() async throws {
+        let source = """
+            return { kind = "provider", name = "doc", endpoint = "https://api.doc.test",
+              add = function(ctx, list, contacts)
+                local contact = contacts[1]
+            \(try Self.block("http-retry"))
+                return { { status = "added" } }
+              end }
+            """
+        let provider = try #require(
+            try await Self.load(source, as: "providers/doc.lua").providers["doc"])
+        let transport = MockTransport { _ in MockResponse(status: 503) }
+        let client = ContactorClient(
+            configuration: .init(
+                transport: transport, providers: ProviderRegistry([provider]),
+                clock: ImmediateClock()))
+        let outcomes = try await client.add(
+            [ContactDraft(phone: "+33612345678")], provider: "doc", list: "l")
+        #expect(transport.requests.count == 1)
+        #expect(outcomes.map(\.result.status) == [.failed])
+        #expect(outcomes.first?.result.error?.message.hasPrefix("HTTP 503") == true)
+        #expect(outcomes.first?.result.error?.isTransient == false)
     }
 
     @Test func theResultsExampleIsAcceptedAsFourValidResults() async throws {

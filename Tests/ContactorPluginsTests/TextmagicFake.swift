@@ -11,7 +11,7 @@ import Synchronization
 /// `PUT /api/v2/contacts/{id}` (201 `{id, href}`, 404), and
 /// `GET /api/v2/lists/{id}/contacts?page=&limit=` (`{page, limit, pageCount, resources}`).
 final class TextmagicFake: Sendable {
-    static let username = "ada"
+    static let username = "tm-user-ada"
     static let apiKey = "tm-secret-key"
 
     struct Stored: Sendable {

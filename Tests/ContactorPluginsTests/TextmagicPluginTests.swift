@@ -30,7 +30,8 @@ import Testing
             let target = ConformanceTarget(
                 provider: provider, context: context(server, transport),
                 badCredentials: Credentials(
-                    provider: "textmagic", ["username": "ada", "api_key": "wrong-key"]),
+                    provider: "textmagic",
+                    ["username": TextmagicFake.username, "api_key": "wrong-key"]),
                 list: "100", unknownList: "999", numbers: mobiles, invalidNumber: invalidNumber,
                 contains: { list, e164 in fake.contains(list, e164) },
                 storedValues: { list, e164 in fake.values(list, e164) })
@@ -101,7 +102,7 @@ import Testing
             let request = try #require(server.requests.first)
             #expect(request.method == "POST")
             #expect(request.path == "/api/v2/contacts")
-            #expect(request.header("X-TM-Username") == "ada")
+            #expect(request.header("X-TM-Username") == TextmagicFake.username)
             #expect(request.header("X-TM-Key") == TextmagicFake.apiKey)
             #expect(
                 body(request)
@@ -187,7 +188,8 @@ import Testing
         try await withFake(fake.handler) { server, transport in
             var context = context(server, transport)
             context.credentials = Credentials(
-                provider: "textmagic", ["username": "ada", "api_key": "not-the-key-123"])
+                provider: "textmagic",
+                ["username": TextmagicFake.username, "api_key": "not-the-key-123"])
             let error = await #expect(throws: ContactError.self) {
                 try await provider().add([Contact(phone: mobiles[0])], to: "100", context: context)
             }
