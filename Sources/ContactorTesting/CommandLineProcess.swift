@@ -78,15 +78,16 @@ public struct CommandLineProcess: Sendable {
     /// Standard output and error go to the given files.
     public func start(
         _ arguments: [String], stdout: URL, stderr: URL, stdin: Pipe? = nil
-    ) throws -> Process {
-        let process = makeProcess(arguments)
+    ) throws -> SpawnedProcess {
         _ = FileManager.default.createFile(atPath: stdout.path, contents: nil)
         _ = FileManager.default.createFile(atPath: stderr.path, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: stdout)
-        process.standardError = try FileHandle(forWritingTo: stderr)
-        process.standardInput = stdin ?? FileHandle.nullDevice
-        try process.run()
-        return process
+        var environment = ProcessInfo.processInfo.environment
+        for key in removedEnvironment { environment[key] = nil }
+        environment.merge(self.environment) { _, new in new }
+        return try SpawnedProcess.spawn(
+            executable: executable.path, arguments: arguments, environment: environment,
+            directory: workingDirectory?.path, stdout: stdout.path, stderr: stderr.path,
+            stdin: stdin?.fileHandleForReading.fileDescriptor)
     }
 
     /// Runs `arguments` to completion (killed after `timeout`) and returns its output.
@@ -128,17 +129,5 @@ public struct CommandLineProcess: Sendable {
             status: status,
             stdout: String(decoding: (try? Data(contentsOf: out)) ?? Data(), as: UTF8.self),
             stderr: String(decoding: (try? Data(contentsOf: err)) ?? Data(), as: UTF8.self))
-    }
-
-    private func makeProcess(_ arguments: [String]) -> Process {
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        for key in removedEnvironment { environment[key] = nil }
-        environment.merge(self.environment) { _, new in new }
-        process.environment = environment
-        if let workingDirectory { process.currentDirectoryURL = workingDirectory }
-        return process
     }
 }

@@ -89,23 +89,28 @@ extension OutputRow {
     /// Appends the table row `OutputWriter` prints for this row: `LINE PHONE STATUS ID
     /// DETAIL`, padded as `OutputWriter.tableLine` pads them.
     func writeTableRow(to writer: inout JSONTextWriter) {
+        // Every cell may come from input or a server: control characters are escaped
+        // (rare, so the check comes first and the common row takes the fast path).
+        func cell(_ text: String) -> String {
+            TerminalText.hasControlCharacter(text) ? TerminalText.escaped(text) : text
+        }
         var lineText = ""
         if let line { lineText = String(line) }
         TableCells.pad(line == nil ? "-" : lineText, 6, &writer)
         writer.raw(" ")
-        TableCells.pad(phone ?? "-", 16, &writer)
+        TableCells.pad(cell(phone ?? "-"), 16, &writer)
         writer.raw(" ")
-        TableCells.pad(status, 9, &writer)
+        TableCells.pad(cell(status), 9, &writer)
         writer.raw(" ")
-        TableCells.pad(id ?? "-", 12, &writer)
+        TableCells.pad(cell(id ?? "-"), 12, &writer)
         writer.raw(" ")
         if let error {
             writer.raw(error.code.rawValue)
             writer.raw(": ")
-            writer.raw(error.message)
+            writer.raw(cell(error.message))
             if let code = error.providerCode {
                 writer.raw(" [")
-                writer.raw(code)
+                writer.raw(cell(code))
                 writer.raw("]")
             }
         }

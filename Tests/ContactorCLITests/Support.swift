@@ -215,10 +215,10 @@ struct TemporaryDirectory {
 
 /// A `contactor` process left running (for `contactor sandbox`), its output in files.
 final class ContactorProcess: Sendable {
-    private let process: Process
+    private let process: SpawnedProcess
     private let stderrFile: URL
 
-    private init(process: Process, stderrFile: URL) {
+    private init(process: SpawnedProcess, stderrFile: URL) {
         self.process = process
         self.stderrFile = stderrFile
     }
