@@ -1,16 +1,18 @@
 // A service that embeds Contactor the way swift-server services run their parts: a
 // ServiceGroup with the transport as a Service (wrapping an HTTPClient the service owns),
-// Prometheus metrics through swift-metrics, and per-call credentials and loggers for
-// each tenant. docs/library.md shows this file; a test keeps the two identical and runs it.
+// Prometheus metrics through swift-metrics, traces through swift-distributed-tracing,
+// and per-call credentials and loggers for each tenant. docs/library.md shows this file; a test keeps the two identical and runs it.
 import AsyncHTTPClient
 import Contactor
 import ContactorHTTP
 import ContactorProviders
 import ContactorSandbox
 import Foundation
+import InMemoryTracing
 import Logging
 import Prometheus
 import ServiceLifecycle
+import Tracing
 
 /// One customer of the service: its own account at the provider and its own list.
 struct Tenant: Sendable {
@@ -26,19 +28,23 @@ struct TenantSync: Service {
     let client: ContactorClient
     let tenants: [Tenant]
     let endpoint: URL
+    let tracer: any Tracer
 
     func run() async throws {
         for tenant in tenants {
             var logger = Logger(label: "tenant-sync")
             logger[metadataKey: "tenant"] = "\(tenant.name)"
-            let outcomes = try await client.add(
-                tenant.phones.map { ContactDraft(phone: $0) }, provider: "octopush",
-                list: tenant.list,
-                options: RunOptions(
-                    region: "FR", endpoint: endpoint, credentials: tenant.credentials,
-                    logger: logger))
-            let added = outcomes.filter { $0.result.status == .added }.count
-            print("\(tenant.name): \(added) of \(outcomes.count) added")
+            // The service's own span: Contactor's run span becomes its child.
+            try await tracer.withSpan("sync \(tenant.name)") { _ in
+                let outcomes = try await client.add(
+                    tenant.phones.map { ContactDraft(phone: $0) }, provider: "octopush",
+                    list: tenant.list,
+                    options: RunOptions(
+                        region: "FR", endpoint: endpoint, credentials: tenant.credentials,
+                        logger: logger))
+                let added = outcomes.filter { $0.result.status == .added }.count
+                print("\(tenant.name): \(added) of \(outcomes.count) added")
+            }
         }
     }
 }
@@ -57,6 +63,9 @@ struct ServiceExample {
         // `MetricsSystem.bootstrap(factory)` instead makes it every library's backend.
         let registry = PrometheusCollectorRegistry()
         let factory = PrometheusMetricsFactory(registry: registry)
+        // Traces: an in-memory tracer here, to print them; swift-otel's in production
+        // (`InstrumentationSystem.bootstrap` makes it every library's tracer).
+        let tracer = InMemoryTracer()
 
         // The service's own HTTPClient (Vapor's `app.http.client.shared` is one too),
         // wrapped rather than duplicated: Contactor opens no second pool.
@@ -70,7 +79,7 @@ struct ServiceExample {
         let client = ContactorClient(
             configuration: .init(
                 transport: transport, providers: ProviderRegistry(BuiltInProviders.all),
-                logger: logger, observability: Observability(metrics: factory)))
+                logger: logger, observability: Observability(metrics: factory, tracer: tracer)))
 
         let demo = SandboxDemo.standard.credentials(for: "octopush")
         let job = TenantSync(
@@ -81,7 +90,7 @@ struct ServiceExample {
                     phones: ["06 12 34 56 78", "07 81 23 45 67"]),
                 Tenant(name: "globex", credentials: demo, list: "vip", phones: ["06 98 76 54 32"]),
             ],
-            endpoint: sandbox.url(for: "octopush"))
+            endpoint: sandbox.url(for: "octopush"), tracer: tracer)
 
         // The transport shuts down with the group; the job ending shuts the group down.
         let group = ServiceGroup(
@@ -102,6 +111,18 @@ struct ServiceExample {
             || line.hasPrefix("contactor_requests_total")
         {
             print(line)
+        }
+
+        // Each request's span, below Contactor's run span, below the service's own.
+        let spans = tracer.finishedSpans
+        for span in spans where span.operationName.hasPrefix("HTTP ") {
+            var chain = [span.operationName]
+            var parent = span.parentSpanID
+            while let id = parent, let next = spans.first(where: { $0.spanID == id }) {
+                chain.append(next.operationName)
+                parent = next.parentSpanID
+            }
+            print("trace: " + chain.joined(separator: " < "))
         }
     }
 }

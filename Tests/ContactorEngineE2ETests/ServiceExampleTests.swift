@@ -3,8 +3,8 @@ import Foundation
 import Testing
 
 /// The service example of docs/library.md runs: its ServiceGroup starts, syncs both
-/// tenants over real HTTP to the sandbox, shuts down by itself, and its Prometheus
-/// registry holds Contactor's counters.
+/// tenants over real HTTP to the sandbox, shuts down by itself, its Prometheus registry
+/// holds Contactor's counters and its tracer the spans, each below the service's own.
 @Suite struct ServiceExampleTests {
     @Test func theServiceExampleRunsAndExposesContactorsMetrics() async throws {
         var process = try CommandLineProcess.contactor()
@@ -23,5 +23,8 @@ import Testing
             result.stdoutLines.contains(
                 #"contactor_requests_total{provider="octopush",status="201"} 2"#),
             "\(result.stdout)")
+        // Traces: each request's span below Contactor's run span, below the service's own.
+        #expect(result.stdoutLines.contains("trace: HTTP POST < contactor.add < sync acme"))
+        #expect(result.stdoutLines.contains("trace: HTTP POST < contactor.add < sync globex"))
     }
 }
