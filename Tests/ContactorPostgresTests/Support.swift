@@ -69,20 +69,31 @@ func frenchMobiles(_ count: Int, start: Int = 0) -> [String] {
     (start..<(start + count)).map { "+336" + String(format: "%08d", 12_000_000 + $0) }
 }
 
-/// Runs `sql` on a connection of its own to the store's server.
-func execute(_ sql: String, on configuration: PostgresStore.Configuration) async throws {
+/// Runs `body` on a connection of its own to the store's server, closed afterwards.
+func withConnection<T: Sendable>(
+    to configuration: PostgresStore.Configuration,
+    _ body: (PostgresConnection) async throws -> T
+) async throws -> T {
     let connection = try await PostgresConnection.connect(
         configuration: .init(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password?.reveal(), database: configuration.database,
             tls: .disable),
-        id: 1, logger: quietLogger)
+        id: Int.random(in: 1..<1_000_000), logger: quietLogger)
     do {
-        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger)
+        let value = try await body(connection)
         try await connection.close()
+        return value
     } catch {
         try? await connection.close()
         throw error
+    }
+}
+
+/// Runs `sql` on a connection of its own to the store's server.
+func execute(_ sql: String, on configuration: PostgresStore.Configuration) async throws {
+    _ = try await withConnection(to: configuration) { connection in
+        try await connection.query(PostgresQuery(unsafeSQL: sql), logger: quietLogger)
     }
 }
 
@@ -90,27 +101,15 @@ func execute(_ sql: String, on configuration: PostgresStore.Configuration) async
 /// connection of its own.
 func integers(
     _ sql: String, on configuration: PostgresStore.Configuration
-) async throws
-    -> [[Int]]
-{
-    let connection = try await PostgresConnection.connect(
-        configuration: .init(
-            host: configuration.host, port: configuration.port, username: configuration.username,
-            password: configuration.password?.reveal(), database: configuration.database,
-            tls: .disable),
-        id: 2, logger: quietLogger)
-    do {
+) async throws -> [[Int]] {
+    try await withConnection(to: configuration) { connection in
         var rows: [[Int]] = []
         for try await row in try await connection.query(
             PostgresQuery(unsafeSQL: sql), logger: quietLogger)
         {
             rows.append(try row.map { try $0.decode(Int.self, context: .default) })
         }
-        try await connection.close()
         return rows
-    } catch {
-        try? await connection.close()
-        throw error
     }
 }
 
