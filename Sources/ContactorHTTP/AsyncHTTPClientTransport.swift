@@ -349,7 +349,7 @@ public final class AsyncHTTPClientTransport: HTTPTransport, Service {
         func timedOut(_ what: String) -> ContactError {
             ContactError(.timeout, "\(place): \(what)", isTransient: true)
         }
-        let seconds = formatSeconds(timeout)
+        let seconds = timeout.secondsText
 
         switch error {
         case is TimedOut:
@@ -471,10 +471,5 @@ public final class AsyncHTTPClientTransport: HTTPTransport, Service {
             kind = "error"
         }
         return "\(kind) (\(reasons.joined(separator: ", ")))"
-    }
-
-    private static func formatSeconds(_ duration: Duration) -> String {
-        let seconds = duration.seconds
-        return seconds == seconds.rounded() ? "\(Int64(seconds)) s" : "\(seconds) s"
     }
 }

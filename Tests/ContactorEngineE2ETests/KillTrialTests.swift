@@ -47,8 +47,7 @@ import Testing
                     "--journal", journal, "--concurrency", "\(concurrency)",
                     "--endpoint", server.url(for: "avosms").absoluteString, "--output", "json",
                 ]
-                + SandboxDemo.standard.credentials(for: "avosms").sorted { $0.key < $1.key }
-                .flatMap { ["--credential", "\($0.key)=\($0.value)"] }
+                + demoCredentialArguments(for: "avosms")
             let contactor = try CommandLineProcess.contactor()
             let out = directory.appendingPathComponent("first.out")
             let process = try contactor.start(

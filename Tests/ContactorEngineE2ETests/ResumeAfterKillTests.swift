@@ -190,8 +190,7 @@ struct CommandLineRateLimitTests {
                     "--concurrency", "2", "--batch-size", "10",
                     "--endpoint", server.url(for: "octopush").absoluteString, "--output", "json",
                 ]
-                + SandboxDemo.standard.credentials(for: "octopush").sorted { $0.key < $1.key }
-                .flatMap { ["--credential", "\($0.key)=\($0.value)"] }
+                + demoCredentialArguments(for: "octopush")
             let contactor = try CommandLineProcess.contactor()
             let out = directory.appendingPathComponent("first.out")
             let process = try contactor.start(

@@ -67,6 +67,12 @@ let quietLogger: Logger = {
     return logger
 }()
 
+/// `--credential KEY=VALUE` arguments with the sandbox's demo credentials of `provider`.
+func demoCredentialArguments(for provider: String) -> [String] {
+    SandboxDemo.standard.credentials(for: provider).sorted { $0.key < $1.key }
+        .flatMap { ["--credential", "\($0.key)=\($0.value)"] }
+}
+
 /// CSV-like records with a `phone` column (line numbers from 2, as under a header).
 func phoneRecords(_ phones: [String]) -> [InputRecord] {
     phones.enumerated().map { index, phone in

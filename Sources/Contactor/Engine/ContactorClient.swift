@@ -210,18 +210,9 @@ public struct ContactorClient: Sendable {
         _ records: Records, operation: ContactOperation, provider: String, list: String,
         options: RunOptions = RunOptions()
     ) async throws(ContactorError) -> ImportRun where Records.Element == InputRecord {
-        let resolved = try self.provider(named: provider)
-        let descriptor = resolved.descriptor
-        guard descriptor.supports(operation) else {
-            throw ContactorError(
-                .unsupportedOperation, "\(operation) is not supported by \(descriptor.name)",
-                provider: descriptor.name, reason: resolved.unsupported(operation))
-        }
-        if let error = resolved.checkList(list, options: options.providerOptions, for: operation) {
-            throw ContactorError(
-                .invalidList, error.message, provider: descriptor.name,
-                reason: error.attributed(to: descriptor.name, operation: operation))
-        }
+        try check(
+            try self.provider(named: provider), operation: operation, list: list,
+            options: options)
         return try await prepareOnly(
             records, operation: operation, provider: provider, options: options,
             keepsContacts: true)
@@ -399,12 +390,12 @@ public struct ContactorClient: Sendable {
             unsupportedFields: options.unsupportedFields, onDroppedFields: onDropped)
     }
 
-    /// Everything that can refuse a run, checked once, and the engine that will run it.
-    func makeEngine(
-        operation: ContactOperation, provider name: String, list: String, options: RunOptions,
-        ledger: LedgerRequest? = nil
-    ) throws(ContactorError) -> Engine {
-        let provider = try configuration.providers.resolve(name)
+    /// Refuses a run `provider` cannot do: an operation it does not support, a list it
+    /// refuses (before any credential is needed).
+    private func check(
+        _ provider: any ContactProvider, operation: ContactOperation, list: String,
+        options: RunOptions
+    ) throws(ContactorError) {
         let descriptor = provider.descriptor
         guard descriptor.supports(operation) else {
             throw ContactorError(
@@ -417,6 +408,16 @@ public struct ContactorClient: Sendable {
                 .invalidList, error.message, provider: descriptor.name,
                 reason: error.attributed(to: descriptor.name, operation: operation))
         }
+    }
+
+    /// Everything that can refuse a run, checked once, and the engine that will run it.
+    func makeEngine(
+        operation: ContactOperation, provider name: String, list: String, options: RunOptions,
+        ledger: LedgerRequest? = nil
+    ) throws(ContactorError) -> Engine {
+        let provider = try configuration.providers.resolve(name)
+        let descriptor = provider.descriptor
+        try check(provider, operation: operation, list: list, options: options)
         if ledger?.routes == true, descriptor.supports(.update),
             let error = provider.checkList(list, options: options.providerOptions, for: .update),
             error.code != .unsupportedOperation

@@ -741,7 +741,7 @@ struct Engine: Sendable {
             // anything sooner: the contacts end failed (transient), for a later resume.
             if let retryAfter, retryAfter > retry.maxBackoff {
                 refusedWait =
-                    " (gave up: the provider asked to wait \(Self.describe(retryAfter)) before retrying, longer than the longest wait allowed, \(Self.describe(retry.maxBackoff)))"
+                    " (gave up: the provider asked to wait \(retryAfter.secondsText) before retrying, longer than the longest wait allowed, \(retry.maxBackoff.secondsText))"
                 return false
             }
             let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
@@ -866,13 +866,6 @@ struct Engine: Sendable {
         case .update: return try await provider.update(batch, in: list, context: context)
         default: throw provider.unsupported(operation)
         }
-    }
-
-    /// A duration as a message says it (`90 s`, `1.5 s`).
-    static func describe(_ duration: Duration) -> String {
-        let seconds = duration.seconds
-        return seconds == seconds.rounded()
-            ? "\(Int(seconds)) s" : String(format: "%.1f s", seconds)
     }
 
     private func cancelled(_ operation: ContactOperation) -> ContactError {

@@ -60,6 +60,11 @@ public struct RetryPolicy: Sendable, Hashable {
 }
 
 extension Duration {
+    /// The duration as messages say it: `90 s`, `1.5 s`.
+    package var secondsText: String {
+        seconds == seconds.rounded() ? "\(Int64(seconds)) s" : "\(seconds) s"
+    }
+
     /// The duration in seconds, as a `Double`.
     public var seconds: Double {
         let (seconds, attoseconds) = components
