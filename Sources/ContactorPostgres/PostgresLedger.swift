@@ -126,9 +126,77 @@ public struct PostgresLedger: Ledger {
         }
     }
 
+    /// Takes the scope's lease, or throws `busy`: when another process holds it, and while
+    /// a sync of the scope submitted to the store's workers
+    /// (``PostgresWorkQueue/submitSync(_:provider:list:client:options:runInfo:chunkSize:)``)
+    /// is not finished. A shared sync whose submitter stopped before submitting it is given
+    /// up here: its chunks no worker took are dropped (the next sync sends what they held).
     public func acquire(for scope: LedgerScope, holder: String) async throws -> any StoreLease {
-        try await store.lease(
+        let lease = try await store.lease(
             key: "ledger \(scope)", holder: holder, what: "the ledger of \(scope)")
+        let running: Int64?
+        do {
+            try await dropAbandonedSyncs(of: scope)
+            running = try await sharedSync(of: scope)
+        } catch {
+            await lease.release()
+            throw store.failure(.ledgerFailed, "the ledger of \(scope) could not be locked", error)
+        }
+        if let running {
+            await lease.release()
+            throw ContactorError(
+                .busy,
+                "the ledger of \(scope) is in use by run \(running), a sync the store's workers are sending (contactor results \(running) --store URL waits for it)"
+            )
+        }
+        return lease
+    }
+
+    /// The shared syncs of `scope` submitted by no one (this process holds the lease their
+    /// submitter held until the end): marked submitted without the chunks no worker took.
+    private func dropAbandonedSyncs(of scope: LedgerScope) async throws {
+        let rows = try await store.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    WITH abandoned AS (
+                        UPDATE \(s).jobs SET submitted = true, held = false
+                        WHERE NOT submitted AND spec->>'operation' = $4
+                        AND provider = $1 AND account = $2 AND spec->>'list' = $3
+                        RETURNING run_id),
+                    dropped AS (
+                        DELETE FROM \(s).chunks c USING abandoned a
+                        WHERE c.run_id = a.run_id AND c.state = 'pending' RETURNING c.run_id)
+                    SELECT run_id, (SELECT count(*) FROM dropped d WHERE d.run_id = a.run_id)
+                    FROM abandoned a
+                    """,
+                binds: try binds(
+                    scope.provider, scope.account, scope.list, PostgresWorkQueue.Spec.sync)),
+            logger: store.queryLogger)
+        var abandoned: [(Int64, Int64)] = []
+        for try await row in rows.decode((Int64, Int64).self) { abandoned.append(row) }
+        for (run, dropped) in abandoned {
+            store.logger.warning(
+                "run \(run), a sync of \(scope), was never fully submitted: \(dropped) chunks no worker took are dropped"
+            )
+            try await store.work.finishIfDone(run: run)
+        }
+    }
+
+    /// The first shared sync of `scope` not finished yet.
+    private func sharedSync(of scope: LedgerScope) async throws -> Int64? {
+        let rows = try await store.client.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT j.run_id FROM \(s).jobs j JOIN \(s).runs r ON r.id = j.run_id
+                    WHERE r.finished_at IS NULL AND j.spec->>'operation' = $4
+                    AND j.provider = $1 AND j.account = $2 AND j.spec->>'list' = $3
+                    ORDER BY j.run_id LIMIT 1
+                    """,
+                binds: try binds(
+                    scope.provider, scope.account, scope.list, PostgresWorkQueue.Spec.sync)),
+            logger: store.queryLogger)
+        for try await run in rows.decode(Int64.self) { return run }
+        return nil
     }
 
     static func entry(_ row: (String, String, String?, String, Bool, Date)) throws -> LedgerEntry {
@@ -148,6 +216,9 @@ final class PostgresLease: StoreLease {
     private let key: String
     private let store: PostgresStore
 
+    /// How long releasing waits for the server before closing the session anyway.
+    static let releaseTimeout = Duration.seconds(5)
+
     init(connection: PostgresConnection, key: String, store: PostgresStore) {
         self.connection = Mutex(connection)
         self.key = key
@@ -159,13 +230,24 @@ final class PostgresLease: StoreLease {
         // A session the server already ended holds nothing (a query on it would wait).
         guard !connection.isClosed else { return }
         let s = store.schema
-        _ = try? await connection.query(
-            PostgresQuery(
-                unsafeSQL: "DELETE FROM \(s).leases WHERE key = $1 AND pid = pg_backend_pid()",
-                binds: try binds(key)),
-            logger: store.queryLogger)
-        // Closing the session releases its advisory lock.
-        try? await connection.close()
+        let (key, logger) = (self.key, store.queryLogger)
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                _ = try? await connection.query(
+                    PostgresQuery(
+                        unsafeSQL:
+                            "DELETE FROM \(s).leases WHERE key = $1 AND pid = pg_backend_pid()",
+                        binds: try binds(key)),
+                    logger: logger)
+            }
+            // A session that died without the client knowing yet would keep the query
+            // waiting: after a while, the lease is released by closing it anyway.
+            group.addTask { try? await Task.sleep(for: Self.releaseTimeout) }
+            await group.next()
+            // Closing the session releases its advisory lock (and ends a waiting query).
+            try? await connection.close()
+            group.cancelAll()
+        }
     }
 
     /// A lease dropped without ``release()`` still ends: its session is closed (which

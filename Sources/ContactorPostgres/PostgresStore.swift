@@ -221,6 +221,10 @@ public final class PostgresStore: Sendable {
                 PRIMARY KEY (run_id, index))
             """,
             "CREATE INDEX IF NOT EXISTS chunks_state ON \(s).chunks (state, run_id, index)",
+            // A sync's deletions are chunks of their own; a sync that may delete is held
+            // (no chunk claimed) until its deletions are counted.
+            "ALTER TABLE \(s).chunks ADD COLUMN IF NOT EXISTS operation TEXT",
+            "ALTER TABLE \(s).jobs ADD COLUMN IF NOT EXISTS held BOOLEAN NOT NULL DEFAULT false",
             """
             CREATE TABLE IF NOT EXISTS \(s).sends (
                 run_id BIGINT NOT NULL, line INTEGER NOT NULL, worker TEXT NOT NULL,

@@ -35,6 +35,11 @@ public struct PostgresWorkQueue: Sendable {
         var batchSize: Int?
         var rate: Double?
         var burst: Int?
+        /// A sync's input lines; the lines after them are its deletions.
+        var inputLines: Int?
+
+        /// The operation of a sync's job: each contact's comes from the ledger.
+        static let sync = "sync"
     }
 
     /// Submits a run: prepares `records` here, stores what is refused as outcomes and the
@@ -75,20 +80,188 @@ public struct PostgresWorkQueue: Sendable {
                 operation: operation, provider: descriptor.name, list: list,
                 inputPath: "(submitted)", inputDigest: "", startedAt: Date())
         let run = try await store.journal.startRun(info)
-        try await insertJob(run: run, spec: spec)
+        try await insertJob(run: run, spec: spec, held: false)
+        let stored = try await storeChunks(prepared, run: run, chunkSize: chunkSize)
+        try await markSubmitted(run: run, chunks: stored.chunks, records: stored.contacts)
+        store.logger.info(
+            "submitted run \(run): \(stored.contacts) contacts in \(stored.chunks) chunks")
+        return run
+    }
 
+    /// Submits a sync (``Contactor/ContactorClient/sync(_:provider:list:ledger:options:)``)
+    /// for the workers, against the store's ledger (``PostgresStore/ledger``): records are
+    /// prepared here and stored in chunks, and each worker chooses, when it sends a
+    /// contact, what the ledger says it needs (an add, an update, or nothing when
+    /// unchanged), and keeps the ledger up to date. With
+    /// ``Contactor/SyncOptions/deleteMissing``, the run is held (no worker takes any of its
+    /// chunks) until every record is prepared and the deletions are counted: the contacts
+    /// the ledger says Contactor added that the records no longer hold; they go in chunks
+    /// of their own, after the records, their outcomes with no line.
+    ///
+    /// From the start of submitting until the workers finish the run, the run holds the
+    /// list's ledger: another sync of the same list, shared or not, is refused (`busy`,
+    /// naming the run). A run whose submitter stopped before it was submitted gives the
+    /// ledger up: the next sync drops its chunks that no worker took.
+    ///
+    /// - Parameters:
+    ///   - client: As for ``submit(_:operation:provider:list:client:options:runInfo:chunkSize:)``;
+    ///     its credentials must resolve here (they name the ledger's account).
+    /// - Returns: The run's id in the store's journal.
+    /// - Throws: ``Contactor/ContactorError`` as `submit` does; `too_many_deletes` (with the
+    ///   count) when more than ``Contactor/SyncOptions/maxDeletes`` deletions would be
+    ///   needed, in which case nothing is left in the store and nothing is sent; `busy`
+    ///   when the list's ledger is in use.
+    public func submitSync<Records: AsyncSequence & Sendable>(
+        _ records: Records, provider: String, list: String, client: ContactorClient,
+        options: SyncOptions = SyncOptions(), runInfo: RunInfo? = nil, chunkSize: Int = 1000
+    ) async throws -> Int64 where Records.Element == InputRecord {
+        let descriptor = try client.provider(named: provider).descriptor
+        let account = try client.configuration.credentials.resolve(
+            for: descriptor, overrides: options.run.credentials
+        ).account
+        let scope = LedgerScope(provider: descriptor.name, account: account, list: list)
+        let lease = try await store.ledger.acquire(
+            for: scope,
+            holder: "a sync being submitted (pid \(ProcessInfo.processInfo.processIdentifier))")
+        do {
+            let run = try await submitSync(
+                records, descriptor: descriptor, account: account, scope: scope, client: client,
+                options: options, runInfo: runInfo, chunkSize: chunkSize)
+            await lease.release()
+            return run
+        } catch {
+            await lease.release()
+            throw error
+        }
+    }
+
+    private func submitSync<Records: AsyncSequence & Sendable>(
+        _ records: Records, descriptor: ProviderDescriptor, account: String, scope: LedgerScope,
+        client: ContactorClient, options: SyncOptions, runInfo: RunInfo?, chunkSize: Int
+    ) async throws -> Int64 where Records.Element == InputRecord {
+        let prepared = try await client.prepare(
+            records, operation: .add, provider: descriptor.name, list: scope.list,
+            options: options.run)
+        let limit = (options.run.rateLimit ?? client.configuration.rateLimit).limit(for: descriptor)
+        let spec = Spec(
+            operation: Spec.sync, provider: descriptor.name, list: scope.list, account: account,
+            endpoint: options.run.endpoint?.absoluteString,
+            providerOptions: options.run.providerOptions, batchSize: options.run.batchSize,
+            rate: limit?.rate, burst: limit?.burst)
+        let run = try await store.journal.startRun(
+            runInfo
+                ?? RunInfo(
+                    operation: ContactOperation(rawValue: Spec.sync), provider: descriptor.name,
+                    list: scope.list, inputPath: "(submitted)", inputDigest: "",
+                    startedAt: Date()))
+        try await insertJob(run: run, spec: spec, held: options.deleteMissing)
+        var stored = try await storeChunks(
+            prepared, run: run, chunkSize: chunkSize, keepsPhones: options.deleteMissing)
+        var inputLines: Int?
+        if options.deleteMissing {
+            let deletions = try await missing(from: stored.phones, in: scope)
+            if deletions.count > options.maxDeletes {
+                try await execute(
+                    "DELETE FROM \(s).runs WHERE id = $1", binds(run),
+                    what: "the refused sync could not be removed")
+                throw ContactorError(
+                    .tooManyDeletes,
+                    "the sync would delete \(deletions.count) contacts from \(scope.list), more than the \(options.maxDeletes) allowed",
+                    provider: descriptor.name, count: deletions.count)
+            }
+            inputLines = stored.lastLine
+            try await storeDeletions(
+                deletions, run: run, after: stored.lastLine, chunkSize: chunkSize,
+                provider: descriptor.name, stored: &stored)
+        }
+        try await markSubmitted(
+            run: run, chunks: stored.chunks, records: stored.contacts, inputLines: inputLines)
+        store.logger.info(
+            "submitted sync run \(run): \(stored.contacts) contacts in \(stored.chunks) chunks")
+        return run
+    }
+
+    /// The entries the ledger says Contactor added to `scope` whose phone is not in `phones`.
+    private func missing(
+        from phones: Set<String>, in scope: LedgerScope
+    ) async throws -> [LedgerEntry] {
+        var missing: [LedgerEntry] = []
+        var cursor: String?
+        while true {
+            let page = try await store.ledger.entries(
+                in: scope, origin: .added, after: cursor, limit: 1024)
+            guard let last = page.last else { return missing }
+            missing.append(contentsOf: page.lazy.filter { !phones.contains($0.phone) })
+            cursor = last.phone
+        }
+    }
+
+    /// Stores a sync's deletions in chunks of their own, on the lines after `lastLine`
+    /// (read back with no line); a ledger phone that no longer parses fails at once.
+    private func storeDeletions(
+        _ deletions: [LedgerEntry], run: Int64, after lastLine: Int, chunkSize: Int,
+        provider: String, stored: inout Stored
+    ) async throws {
+        var chunk: [PreparedContact] = []
+        var failed: [JournalEntry] = []
+        for (offset, entry) in deletions.enumerated() {
+            let line = lastLine + 1 + offset
+            guard let number = try? PhoneNumber(parsing: entry.phone) else {
+                failed.append(
+                    JournalEntry(
+                        line: line, phone: entry.phone,
+                        result: .failed(
+                            ContactError(
+                                .invalidPhone,
+                                "the ledger's \(entry.phone) is no longer a valid number",
+                                provider: provider, operation: .delete))))
+                continue
+            }
+            chunk.append(
+                PreparedContact(
+                    line: line, contact: Contact(phone: number, providerID: entry.providerID)))
+            if chunk.count >= max(chunkSize, 1) {
+                try await insertChunk(run: run, index: stored.chunks, chunk, operation: .delete)
+                stored.chunks += 1
+                stored.contacts += chunk.count
+                chunk.removeAll(keepingCapacity: true)
+            }
+        }
+        if !chunk.isEmpty {
+            try await insertChunk(run: run, index: stored.chunks, chunk, operation: .delete)
+            stored.chunks += 1
+            stored.contacts += chunk.count
+        }
+        try await store.journal.record(failed, run: run)
+    }
+
+    /// What ``storeChunks(_:run:chunkSize:keepsPhones:)`` stored.
+    private struct Stored {
+        var chunks: Int32 = 0
+        var contacts = 0
+        /// The last line of the input (refused lines included).
+        var lastLine = 1
+        /// The phones of the contacts stored, when asked for.
+        var phones = Set<String>()
+    }
+
+    /// Stores the contacts of `prepared` in chunks and what it refused as outcomes.
+    private func storeChunks(
+        _ prepared: ImportRun, run: Int64, chunkSize: Int, keepsPhones: Bool = false
+    ) async throws -> Stored {
+        var stored = Stored()
         var chunk: [PreparedContact] = []
         var refused: [JournalEntry] = []
-        var index: Int32 = 0
-        var count = 0
         do {
             for try await outcome in prepared {
+                if let line = outcome.line { stored.lastLine = max(stored.lastLine, line) }
                 if let contact = outcome.contact, let line = outcome.line {
+                    if keepsPhones { stored.phones.insert(contact.phone.e164) }
                     chunk.append(PreparedContact(line: line, contact: contact))
                     if chunk.count >= max(chunkSize, 1) {
-                        try await insertChunk(run: run, index: index, chunk)
-                        index += 1
-                        count += chunk.count
+                        try await insertChunk(run: run, index: stored.chunks, chunk)
+                        stored.chunks += 1
+                        stored.contacts += chunk.count
                         chunk.removeAll(keepingCapacity: true)
                     }
                 } else if let entry = outcome.journalEntry {
@@ -100,22 +273,31 @@ public struct PostgresWorkQueue: Sendable {
                 }
             }
             if !chunk.isEmpty {
-                try await insertChunk(run: run, index: index, chunk)
-                index += 1
-                count += chunk.count
+                try await insertChunk(run: run, index: stored.chunks, chunk)
+                stored.chunks += 1
+                stored.contacts += chunk.count
             }
             try await store.journal.record(refused, run: run)
         } catch {
             store.logger.error("submitting run \(run) failed; its chunks stay unsubmitted")
             throw error
         }
+        return stored
+    }
+
+    private func markSubmitted(
+        run: Int64, chunks: Int32, records: Int, inputLines: Int? = nil
+    ) async throws {
         try await execute(
             """
-            UPDATE \(s).jobs SET submitted = true, chunks = $2, records = $3 WHERE run_id = $1
-            """, binds(run, index, Int32(clamping: count)), what: "the run could not be submitted")
+            UPDATE \(s).jobs SET submitted = true, held = false, chunks = $2, records = $3,
+            spec = CASE WHEN $4::integer IS NULL THEN spec
+                ELSE spec || jsonb_build_object('inputLines', $4::integer) END
+            WHERE run_id = $1
+            """,
+            binds(run, chunks, Int32(clamping: records), inputLines.map { Int32(clamping: $0) }),
+            what: "the run could not be submitted")
         try await finishIfDone(run: run)
-        store.logger.info("submitted run \(run): \(count) contacts in \(index) chunks")
-        return run
     }
 
     /// The outcomes of `run` in input order, each as soon as every line before it has one,
@@ -137,9 +319,14 @@ public struct PostgresWorkQueue: Sendable {
                             for entry in try await store.journal.entries(
                                 run: run, lines: (after + 1)...upTo)
                             {
+                                // A sync's deletions, after its input, have no line.
+                                let isDeletion =
+                                    progress.inputLines.map { entry.line > $0 } ?? false
                                 continuation.yield(
                                     RecordOutcome(
-                                        line: entry.line, phone: entry.phone, result: entry.result))
+                                        line: isDeletion ? nil : entry.line, phone: entry.phone,
+                                        result: entry.result,
+                                        operation: isDeletion ? .delete : nil))
                             }
                             after = upTo
                         }
@@ -167,6 +354,8 @@ public struct PostgresWorkQueue: Sendable {
         public var claimed: Int
         /// The first line of the first chunk not done, `nil` when none is left.
         var frontier: Int?
+        /// A sync's input lines, once submitted: the lines after them are deletions.
+        var inputLines: Int?
 
         /// Whether the run is submitted and every chunk is done.
         public var isDone: Bool { isSubmitted && done == chunks }
@@ -185,16 +374,18 @@ public struct PostgresWorkQueue: Sendable {
                             (SELECT count(*) FROM \(s).chunks c WHERE c.run_id = j.run_id AND c.state = 'done'),
                             (SELECT count(*) FROM \(s).chunks c WHERE c.run_id = j.run_id AND c.state = 'claimed'
                                 AND c.lease_expires > now()),
-                            (SELECT min(c.first_line) FROM \(s).chunks c WHERE c.run_id = j.run_id AND c.state <> 'done')
+                            (SELECT min(c.first_line) FROM \(s).chunks c WHERE c.run_id = j.run_id AND c.state <> 'done'),
+                            (j.spec->>'inputLines')::integer
                         FROM \(s).jobs j WHERE j.run_id = $1
                         """, binds: try binds(run)),
                 logger: store.queryLogger)
-            for try await (submitted, chunks, done, claimed, frontier) in rows.decode(
-                (Bool, Int64, Int64, Int64, Int32?).self)
+            for try await (submitted, chunks, done, claimed, frontier, inputLines) in rows.decode(
+                (Bool, Int64, Int64, Int64, Int32?, Int32?).self)
             {
                 return Progress(
                     isSubmitted: submitted, chunks: Int(chunks), done: Int(done),
-                    claimed: Int(claimed), frontier: frontier.map(Int.init))
+                    claimed: Int(claimed), frontier: frontier.map(Int.init),
+                    inputLines: inputLines.map(Int.init))
             }
         } catch {
             throw store.failure(.journalFailed, "the run's progress could not be read", error)
@@ -233,26 +424,29 @@ public struct PostgresWorkQueue: Sendable {
 
     // MARK: Storage
 
-    private func insertJob(run: Int64, spec: Spec) async throws {
+    private func insertJob(run: Int64, spec: Spec, held: Bool) async throws {
         let text = String(decoding: try JSONEncoder().encode(spec), as: UTF8.self)
         try await execute(
             """
-            INSERT INTO \(s).jobs (run_id, spec, provider, account, chunks, records)
-            VALUES ($1, $2::jsonb, $3, $4, 0, 0)
-            """, binds(run, text, spec.provider, spec.account),
+            INSERT INTO \(s).jobs (run_id, spec, provider, account, chunks, records, held)
+            VALUES ($1, $2::jsonb, $3, $4, 0, 0, $5)
+            """, binds(run, text, spec.provider, spec.account, held),
             what: "the run could not be submitted")
     }
 
-    private func insertChunk(run: Int64, index: Int32, _ contacts: [PreparedContact]) async throws {
+    private func insertChunk(
+        run: Int64, index: Int32, _ contacts: [PreparedContact],
+        operation: ContactOperation? = nil
+    ) async throws {
         let records = JSONValue.array(contacts.map(ContactCoding.encode))
         try await execute(
             """
-            INSERT INTO \(s).chunks (run_id, index, records, first_line, last_line)
-            VALUES ($1, $2, $3::jsonb, $4, $5)
+            INSERT INTO \(s).chunks (run_id, index, records, first_line, last_line, operation)
+            VALUES ($1, $2, $3::jsonb, $4, $5, $6)
             """,
             binds(
                 run, index, records.jsonText, Int32(clamping: contacts.first?.line ?? 0),
-                Int32(clamping: contacts.last?.line ?? 0)),
+                Int32(clamping: contacts.last?.line ?? 0), operation?.rawValue),
             what: "the run could not be submitted")
     }
 

@@ -66,11 +66,26 @@ public struct PostgresWorker: Service {
 
     /// Claims and sends chunks until the task is cancelled or the service group shuts down
     /// gracefully (the chunk being sent is finished first).
+    ///
+    /// A failure of the store (a lost connection, a server restarting) is logged and the
+    /// worker tries again after a pause that doubles up to 30 s: a worker outlives an
+    /// outage of the store. The chunk it held goes back to the others once its lease
+    /// expires.
     public func run() async throws {
         var excluded = Set<Int64>()
+        var pause = options.idlePoll
         while !Task.isCancelled, !Task.isShuttingDownGracefully {
-            if try await runOne(excluding: &excluded) == .idle {
-                try? await Task.sleep(for: options.idlePoll)
+            do {
+                if try await runOne(excluding: &excluded) == .idle {
+                    try? await Task.sleep(for: options.idlePoll)
+                }
+                pause = options.idlePoll
+            } catch {
+                if Task.isCancelled { return }
+                logger.error(
+                    "the store failed: \(error); trying again in \(pause.secondsText)")
+                try? await Task.sleep(for: pause)
+                pause = min(pause * 2, .seconds(30))
             }
         }
     }
@@ -85,7 +100,7 @@ public struct PostgresWorker: Service {
         while !Task.isCancelled {
             switch try await runOne(excluding: &excluded) {
             case .idle: return count
-            case .handedBack: continue
+            case .handedBack, .lost: continue
             case .sent: count += 1
             }
         }
@@ -101,10 +116,16 @@ public struct PostgresWorker: Service {
         var claims: Int32
         var previous: String?
         var spec: PostgresWorkQueue.Spec
+        /// The chunk's own operation (a sync's deletions), else the job's.
+        var operation: String?
     }
 
-    /// What one claim came to.
-    enum Step { case idle, handedBack, sent }
+    /// What one claim came to: nothing to claim, a chunk handed back (another account or
+    /// provider), a chunk sent, or a chunk whose lease was lost to another worker.
+    enum Step { case idle, handedBack, sent, lost }
+
+    /// The lease on a chunk was taken over (this worker's renewals came too late).
+    struct LeaseLost: Error {}
 
     /// Claims one chunk and sends it.
     private func runOne(excluding excluded: inout Set<Int64>) async throws -> Step {
@@ -130,7 +151,14 @@ public struct PostgresWorker: Service {
             try await release(claim)
             return .handedBack
         }
-        try await send(claim, provider: provider)
+        do {
+            try await send(claim, provider: provider)
+        } catch is LeaseLost {
+            logger.warning(
+                "the lease on chunk \(claim.index) of run \(claim.run) was lost to another worker (renewed too late); it finishes the chunk"
+            )
+            return .lost
+        }
         return .sent
     }
 
@@ -144,25 +172,27 @@ public struct PostgresWorker: Service {
                             SELECT c.run_id, c.index, c.owner AS previous FROM \(s).chunks c
                             JOIN \(s).jobs j ON j.run_id = c.run_id
                             WHERE (c.state = 'pending' OR (c.state = 'claimed' AND c.lease_expires < now()))
-                            AND j.provider = ANY($3) AND NOT (c.run_id = ANY($4))
+                            AND j.provider = ANY($3) AND NOT (c.run_id = ANY($4)) AND NOT j.held
                             ORDER BY c.run_id, c.index LIMIT 1 FOR UPDATE OF c SKIP LOCKED)
                         UPDATE \(s).chunks c SET state = 'claimed', owner = $1,
                             lease_expires = now() + make_interval(secs => $2), claims = c.claims + 1
                         FROM next, \(s).jobs j
                         WHERE c.run_id = next.run_id AND c.index = next.index AND j.run_id = c.run_id
-                        RETURNING c.run_id, c.index, c.records::text, c.claims, next.previous, j.spec::text
+                        RETURNING c.run_id, c.index, c.records::text, c.claims, next.previous, j.spec::text,
+                            c.operation
                         """,
                     binds: try binds(
                         options.name, options.leaseDuration.seconds, providers,
                         excluded.sorted())),
                 logger: store.queryLogger)
-            for try await (run, index, records, claims, previous, spec) in rows.decode(
-                (Int64, Int32, String, Int32, String?, String).self)
+            for try await (run, index, records, claims, previous, spec, operation) in rows.decode(
+                (Int64, Int32, String, Int32, String?, String, String?).self)
             {
                 return Claim(
                     run: run, index: index, records: records, claims: claims, previous: previous,
                     spec: try JSONDecoder().decode(
-                        PostgresWorkQueue.Spec.self, from: Data(spec.utf8)))
+                        PostgresWorkQueue.Spec.self, from: Data(spec.utf8)),
+                    operation: operation)
             }
             return nil
         } catch {
@@ -233,9 +263,20 @@ public struct PostgresWorker: Service {
             operation: ContactOperation(rawValue: claim.spec.operation),
             provider: claim.spec.provider, list: claim.spec.list, inputPath: "(chunk)",
             inputDigest: "", startedAt: Date())
-        let outcomes = try await client.send(
-            items, operation: ContactOperation(rawValue: claim.spec.operation),
-            provider: claim.spec.provider, list: claim.spec.list, options: run)
+        let outcomes: ImportRun
+        if claim.spec.operation == PostgresWorkQueue.Spec.sync {
+            // A sync: the ledger chooses each record's operation (its deletions are chunks
+            // of their own), and learns each confirmed outcome.
+            let deletes = claim.operation == ContactOperation.delete.rawValue
+            outcomes = try await client.send(
+                items, operation: deletes ? .delete : .add, provider: claim.spec.provider,
+                list: claim.spec.list, options: run, sharedLedger: store.ledger,
+                routes: !deletes)
+        } else {
+            outcomes = try await client.send(
+                items, operation: ContactOperation(rawValue: claim.spec.operation),
+                provider: claim.spec.provider, list: claim.spec.list, options: run)
+        }
         var counts: [ContactResult.Status: Int] = [:]
         for try await outcome in outcomes { counts[outcome.result.status, default: 0] += 1 }
         logger.info(
@@ -259,12 +300,7 @@ public struct PostgresWorker: Service {
                 logger: store.queryLogger)
             var renewed = false
             for try await _ in rows.decode(Int32.self) { renewed = true }
-            if !renewed {
-                throw ContactorError(
-                    .busy,
-                    "the lease on chunk \(claim.index) of run \(claim.run) was lost to another worker"
-                )
-            }
+            if !renewed { throw LeaseLost() }
         }
     }
 

@@ -1,6 +1,7 @@
 import Contactor
 import ContactorCSV
 import ContactorHTTP
+import ContactorPostgres
 import ContactorProviders
 import ContactorSandbox
 import ContactorStore
@@ -525,9 +526,11 @@ extension Runtime {
 
     // MARK: sync
 
-    /// Runs `contactor sync`; returns the exit status.
+    /// Runs `contactor sync`; returns the exit status. With `store`, the sync is submitted
+    /// to the store's workers against the store's ledger (a dry run plans it here).
     func syncFile(
-        _ path: String, ledgerPath: String?, refresh: Bool, options sync: SyncOptions
+        _ path: String, ledgerPath: String?, refresh: Bool, options sync: SyncOptions,
+        store: PostgresStore.Configuration? = nil, detach: Bool = false
     ) async throws -> Int32 {
         let provider = try selectedProvider()
         let list = try requireList()
@@ -540,40 +543,89 @@ extension Runtime {
         let client = try await client(for: provider)
         var sync = sync
         sync.run = try await runOptions(for: provider)
-        let ledger = try openLedger(ledgerPath ?? defaultLedgerPath())
-        if refresh {
-            do {
-                let counts = try await client.refresh(
-                    ledger, list: list, provider: provider.descriptor.name, options: sync.run)
-                Console.err(
-                    "contactor: refreshed the ledger from \(provider.descriptor.name)'s list: \(counts.found) found there, \(counts.forgotten) no longer there"
-                )
-            } catch let error as ContactorError {
-                throw refusal(error)
-            } catch let error as ContactError {
-                throw CLIError(message: "--refresh: \(error.description)", exitCode: 1)
-            }
+        let target = SyncTarget(provider: provider.descriptor.name, list: list, client: client)
+        guard let store else {
+            let shown = ledgerPath ?? defaultLedgerPath()
+            let ledger = try openLedger(shown)
+            if refresh { try await refreshLedger(ledger, target, options: sync.run) }
+            return try await syncHere(
+                records, target, ledger: ledger, shown: "the ledger \(shown)", options: sync,
+                progress: progressBar(for: input))
         }
+        return try await PostgresStore.with(configuration: store, logger: logger) { store in
+            if refresh { try await refreshLedger(store.ledger, target, options: sync.run) }
+            if providerOptions.dryRun {
+                return try await syncHere(
+                    records, target, ledger: store.ledger, shown: "the store's ledger",
+                    options: sync, progress: progressBar(for: input))
+            }
+            let run: Int64
+            do {
+                run = try await store.work.submitSync(
+                    records, provider: target.provider, list: list, client: client, options: sync,
+                    runInfo: RunInfo(
+                        operation: ContactOperation(rawValue: "sync"), provider: target.provider,
+                        list: list, inputPath: path, inputDigest: ""))
+            } catch let error as ContactorError {
+                throw syncRefusal(error)
+            }
+            return await sharedRunSubmitted(run, store: store, detach: detach)
+        }
+    }
+
+    /// What a sync is of.
+    struct SyncTarget {
+        var provider: String
+        var list: String
+        var client: ContactorClient
+    }
+
+    /// Syncs `records` from this process, against `ledger`; returns the exit status.
+    private func syncHere(
+        _ records: CSVRecordReader, _ target: SyncTarget, ledger: any Ledger, shown: String,
+        options: SyncOptions, progress: ProgressBar?
+    ) async throws -> Int32 {
         let run: ImportRun
         do {
-            run = try await client.sync(
-                records, provider: provider.descriptor.name, list: list, ledger: ledger,
-                options: sync)
+            run = try await target.client.sync(
+                records, provider: target.provider, list: target.list, ledger: ledger,
+                options: options)
         } catch let error as ContactorError {
-            if error.code == .tooManyDeletes, let count = error.count {
-                throw CLIError.usage(
-                    "\(error.message): nothing was sent; pass --max-deletes \(count) to allow it")
-            }
-            throw refusal(error)
+            throw syncRefusal(error)
         }
-        let report = report(what: "sync", writer: outputWriter(), progress: progressBar(for: input))
-        let ledgerShown = ledgerPath ?? defaultLedgerPath()
-        report.details.append { "the ledger \(ledgerShown)" }
+        let report = report(what: "sync", writer: outputWriter(), progress: progress)
+        report.details.append { shown }
         return await print(
             run, report: report, journalled: false, plan: providerOptions.dryRun,
             interruptHint:
                 "contactor: interrupted: run the same sync again to finish it (the ledger records what was sent)"
         )
+    }
+
+    /// `--refresh`: brings `ledger` in step with the provider's list.
+    private func refreshLedger(
+        _ ledger: any Ledger, _ target: SyncTarget, options: RunOptions
+    ) async throws {
+        do {
+            let counts = try await target.client.refresh(
+                ledger, list: target.list, provider: target.provider, options: options)
+            Console.err(
+                "contactor: refreshed the ledger from \(target.provider)'s list: \(counts.found) found there, \(counts.forgotten) no longer there"
+            )
+        } catch let error as ContactorError {
+            throw refusal(error)
+        } catch let error as ContactError {
+            throw CLIError(message: "--refresh: \(error.description)", exitCode: 1)
+        }
+    }
+
+    /// A sync refused before anything was sent, as the user sees it.
+    private func syncRefusal(_ error: ContactorError) -> CLIError {
+        if error.code == .tooManyDeletes, let count = error.count {
+            return CLIError.usage(
+                "\(error.message): nothing was sent; pass --max-deletes \(count) to allow it")
+        }
+        return refusal(error)
     }
 
     /// A path that can be read more than once holding `path`'s bytes: `path` itself when it

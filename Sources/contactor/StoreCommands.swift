@@ -23,15 +23,20 @@ struct SubmitOptions: ParsableArguments {
     }
 
     func check(_ journaling: JournalOptions) throws {
-        if detach, store.store == nil {
-            throw ValidationError("--detach needs --store")
-        }
+        try checkDetach()
         if store.store != nil,
             journaling.journal != nil || journaling.resume || journaling.ledger != nil
         {
             throw ValidationError(
                 "--store keeps the run's journal in the store: --journal, --resume and --ledger have no use with it"
             )
+        }
+    }
+
+    /// Refuses `--detach` without `--store`.
+    func checkDetach() throws {
+        if detach, store.store == nil {
+            throw ValidationError("--detach needs --store")
         }
     }
 }
@@ -63,13 +68,19 @@ extension Runtime {
             } catch let error as ContactorError {
                 throw refusal(error)
             }
-            Console.err("contactor: submitted run \(run) to the store's workers")
-            if detach {
-                Console.out("\(run)")
-                return 0
-            }
-            return await printShared(run: run, store: store)
+            return await sharedRunSubmitted(run, store: store, detach: detach)
         }
+    }
+
+    /// Says that `run` was submitted; then prints its id (`detach`) or its outcomes as they
+    /// come. Returns the exit status.
+    func sharedRunSubmitted(_ run: Int64, store: PostgresStore, detach: Bool) async -> Int32 {
+        Console.err("contactor: submitted run \(run) to the store's workers")
+        if detach {
+            Console.out("\(run)")
+            return 0
+        }
+        return await printShared(run: run, store: store)
     }
 
     /// Prints the outcomes of a shared run in input order until its last, and the summary;

@@ -154,10 +154,16 @@ struct SyncCommand: AsyncParsableCommand {
     @OptionGroup var records: RecordOptions
     @OptionGroup var sending: SendingOptions
     @OptionGroup var reporting: ReportingOptions
+    @OptionGroup var submitting: SubmitOptions
 
     func validate() throws {
         if maxDeletes != nil, !deleteMissing {
             throw ValidationError("--max-deletes limits --delete-missing; pass both")
+        }
+        try submitting.checkDetach()
+        if submitting.store.store != nil, ledger != nil {
+            throw ValidationError(
+                "--store keeps the ledger in the store: --ledger has no use with it")
         }
         try global.validateRegion()
         try global.validateOutput()
@@ -170,7 +176,8 @@ struct SyncCommand: AsyncParsableCommand {
         let exitCode = try await Runtime.with(provider: provider, global: global, flags: flags) {
             $0.reporting = reporting
             return try await $0.syncFile(
-                file, ledgerPath: ledger, refresh: refresh, options: options)
+                file, ledgerPath: ledger, refresh: refresh, options: options,
+                store: try submitting.storeConfiguration(), detach: submitting.detach)
         }
         throw ExitCode(exitCode)
     }

@@ -45,6 +45,34 @@ import Testing
         }
     }
 
+    @Test func releasingALeaseWhoseSessionStoppedAnsweringReturnsAnyway() async throws {
+        let configuration = try await storeConfiguration("stall")
+        try await withStore(configuration) { store in
+            let scope = LedgerScope(provider: "octopush", account: "me", list: "l")
+            let lease = try await store.ledger.acquire(for: scope, holder: "pid 4242")
+            let pid = try #require(
+                try await integers(
+                    "SELECT pid::bigint FROM \"\(configuration.schema)\".leases",
+                    on: configuration
+                ).first?.first)
+            // The lease's server process stops answering (as a host that vanished would).
+            try #require(kill(pid_t(pid), SIGSTOP) == 0)
+            let started = ContinuousClock.now
+            await lease.release()
+            let took = started.duration(to: .now)
+            kill(pid_t(pid), SIGCONT)
+            #expect(took < .seconds(15), "release waited \(took)")
+            // The session was closed: once its process sees it, the lease is free.
+            var again: (any StoreLease)?
+            for _ in 0..<50 where again == nil {
+                again = try? await store.ledger.acquire(for: scope, holder: "pid 99")
+                if again == nil { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(again != nil)
+            await again?.release()
+        }
+    }
+
     @Test func aStoreURLIsReadWithoutShowingItsPassword() throws {
         let configuration = try PostgresStore.Configuration(
             url:

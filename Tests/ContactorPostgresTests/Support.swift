@@ -41,6 +41,26 @@ func withStore<T: Sendable>(
     }
 }
 
+/// Runs `body` with the configuration of a database of its own on the test server (for
+/// tests that end every session of their database), dropped afterwards.
+func withDatabase<T: Sendable>(
+    _ prefix: String, _ body: @Sendable (PostgresStore.Configuration) async throws -> T
+) async throws -> T {
+    let server = try await storeConfiguration(prefix)
+    let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+    try await execute("CREATE DATABASE \(name)", on: server)
+    var configuration = server
+    configuration.database = name
+    do {
+        let value = try await body(configuration)
+        try await execute("DROP DATABASE \(name) WITH (FORCE)", on: server)
+        return value
+    } catch {
+        try? await execute("DROP DATABASE \(name) WITH (FORCE)", on: server)
+        throw error
+    }
+}
+
 /// Records with a phone and a first name, row `i` on line `i + 2`.
 struct Rows: AsyncSequence, Sendable {
     let rows: [InputRecord]

@@ -85,10 +85,13 @@ import Testing
                     outcomes.append(outcome)
                 }
                 // The survivors stop gracefully on SIGTERM, with status 0.
-                for worker in workers.dropFirst() {
+                for (index, worker) in workers.enumerated().dropFirst() {
                     worker.terminate()
                     worker.waitUntilExit()
-                    #expect(worker.terminationStatus == 0)
+                    #expect(
+                        worker.terminationStatus == 0,
+                        "w\(index): \((try? String(contentsOf: directory.appendingPathComponent("w\(index).err"), encoding: .utf8)) ?? "")"
+                    )
                 }
                 let survivorsLog =
                     try String(

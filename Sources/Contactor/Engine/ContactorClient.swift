@@ -261,13 +261,40 @@ public struct ContactorClient: Sendable {
         _ contacts: [PreparedContact], operation: ContactOperation, provider: String,
         list: String, options: RunOptions = RunOptions()
     ) async throws(ContactorError) -> ImportRun {
+        try await send(
+            contacts, operation: operation, provider: provider, list: list, options: options,
+            ledger: nil)
+    }
+
+    /// Sends contacts prepared elsewhere for one part of a run shared by several processes
+    /// (ContactorPostgres's workers), keeping `ledger` up to date without taking its lease:
+    /// the shared run holds it. With `routes`, each contact's operation comes from the
+    /// ledger as in ``sync(_:provider:list:ledger:options:)`` (add, update, or nothing when
+    /// unchanged); otherwise every contact is sent with `operation`.
+    package func send(
+        _ contacts: [PreparedContact], operation: ContactOperation, provider: String,
+        list: String, options: RunOptions, sharedLedger ledger: any Ledger, routes: Bool
+    ) async throws(ContactorError) -> ImportRun {
+        try await send(
+            contacts, operation: operation, provider: provider, list: list, options: options,
+            ledger: LedgerRequest(
+                ledger: ledger, routes: routes, deletesMissing: false, maxDeletes: nil))
+    }
+
+    private func send(
+        _ contacts: [PreparedContact], operation: ContactOperation, provider: String,
+        list: String, options: RunOptions, ledger: LedgerRequest?
+    ) async throws(ContactorError) -> ImportRun {
         var options = options
         options.validators = []
         options.detectsDuplicates = false
         let engine = try makeEngine(
-            operation: operation, provider: provider, list: list, options: options)
+            operation: operation, provider: provider, list: list, options: options,
+            ledger: ledger)
         let sources = contacts.map { EngineSource(line: $0.line, payload: .contact($0.contact)) }
-        return try await start(engine, options: options) { engine, emit in
+        return try await start(engine, options: options, lease: ledger.map { _ in HeldElsewhere() })
+        {
+            engine, emit in
             try await engine.run(sources.async, source: { $0 }, emit: emit)
         }
     }
@@ -708,6 +735,11 @@ struct ArraySequence<Element: Sendable>: AsyncSequence, Sendable {
 }
 
 /// Several leases released as one, the last taken first.
+/// The lease of a ledger held by someone else for this run (a shared run's job).
+struct HeldElsewhere: StoreLease {
+    func release() async {}
+}
+
 struct CombinedLease: StoreLease {
     let leases: [any StoreLease]
 
