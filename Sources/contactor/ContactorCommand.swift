@@ -10,10 +10,11 @@ struct ContactorCommand: AsyncParsableCommand {
         abstract: "Keep contact lists at SMS providers in step with your own data.",
         discussion: """
             Try it without an account, against the built-in emulators:
-              contactor import examples/contacts.csv --provider avosms --list 1001 --sandbox
+              contactor import examples/contacts.csv --provider avosms --list 1001 \\
+                --sandbox
 
-            Exit status: 0 when every contact was added, updated, deleted or skipped (or
-            valid), 1 when any was rejected or failed, 2 for usage, configuration, credential
+            Exit status: 0 when every contact was added, updated, deleted or skipped (or \
+            valid), 1 when any was rejected or failed, 2 for usage, configuration, credential \
             or plugin errors (then nothing is sent).
             """,
         version: ContactorVersion.current,

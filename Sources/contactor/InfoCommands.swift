@@ -10,12 +10,20 @@ struct ProvidersCommand: AsyncParsableCommand {
         commandName: "providers",
         abstract:
             "List the built-in and plugin providers, their operations, batch sizes and credentials.",
+        usage: "contactor providers [<options>]",
         discussion: """
+
             Example:
               contactor providers --plugins ./my-plugins --output json
             """)
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var setup: SetupOptions
+    @OptionGroup var outputOption: OutputOption
+    @OptionGroup var logging: LoggingOptions
+
+    private var global: GlobalOptions {
+        .with(setup: setup, output: outputOption, logging: logging)
+    }
 
     func run() async throws {
         try await Runtime.with(provider: .none, global: global) { runtime in
@@ -80,11 +88,13 @@ struct SandboxCommand: AsyncParsableCommand {
         commandName: "sandbox",
         abstract: "Serve local emulators of the four providers (Ctrl-C to stop).",
         discussion: """
+
             Example:
               contactor sandbox --port 8080 &
               contactor add --provider octopush --list demo --phone 0612345678 \\
                 --endpoint http://127.0.0.1:8080/octopush \\
-                --credential api_login=demo@contactor.test --credential api_key=octopush-demo-key
+                --credential api_login=demo@contactor.test \\
+                --credential api_key=octopush-demo-key
             """)
 
     @Option(name: .long, help: "The port to listen on, on 127.0.0.1 (0: any free port).")

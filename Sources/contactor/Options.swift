@@ -4,14 +4,37 @@ import ContactorProviders
 import Foundation
 import Logging
 
-/// Options every command that talks to a provider shares.
-struct ProviderOptions: ParsableArguments {
+/// The provider and how to reach it: what a worker needs (its runs carry the list, the
+/// endpoint and the provider options).
+struct ConnectionOptions: ParsableArguments {
     @Option(
         name: .long,
         help: "The provider: avosms, octopush, smsgatewayapi, smspartner, or a plugin's name.",
         completion: .list(BuiltInProviders.names))
     var provider: String?
 
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Credential of the provider (repeatable), e.g. --credential api_key=...",
+            valueName: "key=value"))
+    var credential: [String] = []
+
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp(
+            "The longest one request may take, connection and answer included (\(Limits.format(Limits.timeout.lowerBound)) to \(Limits.format(Limits.timeout.upperBound)); default 30).",
+            valueName: "seconds"),
+        transform: {
+            try Limits.number($0, option: "--timeout", unit: "seconds", in: Limits.timeout)
+        })
+    var timeout: Double?
+
+    @OptionGroup var cassette: CassetteOptions
+}
+
+/// The list, and where and how to send to it.
+struct TargetOptions: ParsableArguments {
     @Option(
         name: .long,
         help:
@@ -32,15 +55,14 @@ struct ProviderOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Credential of the provider (repeatable), e.g. --credential api_key=...",
-            valueName: "key=value"))
-    var credential: [String] = []
-
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
             "Provider option (repeatable), e.g. --option tag_name=vip", valueName: "key=value"))
     var option: [String] = []
+}
+
+/// Options every command that sends to a provider shares.
+struct ProviderOptions: ParsableArguments {
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var target: TargetOptions
 
     @Flag(
         name: .long,
@@ -49,17 +71,17 @@ struct ProviderOptions: ParsableArguments {
     )
     var dryRun = false
 
-    @Option(
-        name: .long, parsing: .unconditional,
-        help: ArgumentHelp(
-            "The longest one request may take, connection and answer included (\(Limits.format(Limits.timeout.lowerBound)) to \(Limits.format(Limits.timeout.upperBound)); default 30).",
-            valueName: "seconds"),
-        transform: {
-            try Limits.number($0, option: "--timeout", unit: "seconds", in: Limits.timeout)
-        })
-    var timeout: Double?
-
-    @OptionGroup var cassette: CassetteOptions
+    var provider: String? {
+        get { connection.provider }
+        set { connection.provider = newValue }
+    }
+    var credential: [String] { connection.credential }
+    var timeout: Double? { connection.timeout }
+    var cassette: CassetteOptions { connection.cassette }
+    var list: String? { target.list }
+    var endpoint: String? { target.endpoint }
+    var sandbox: Bool { target.sandbox }
+    var option: [String] { target.option }
 
     /// No provider options, for commands that take none (`providers`, `validate`).
     ///
@@ -69,21 +91,30 @@ struct ProviderOptions: ParsableArguments {
         // Every option has a default or is optional, so parsing nothing cannot fail.
         try! ProviderOptions.parse([])
     }
+
+    /// The options of a command that takes only some of them (the rest as if not given).
+    static func with(
+        connection: ConnectionOptions? = nil, target: TargetOptions? = nil
+    ) -> ProviderOptions {
+        var options = none
+        if let connection { options.connection = connection }
+        if let target { options.target = target }
+        return options
+    }
 }
 
-/// Options shared by every command.
-struct GlobalOptions: ParsableArguments {
+/// `--plugins DIR`.
+struct PluginsOption: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp("A directory of Lua plugins (repeatable).", valueName: "dir"),
         completion: .directory)
     var plugins: [String] = []
+}
 
-    @Option(
-        name: .long,
-        help: ArgumentHelp(
-            "Default region for national numbers (ISO 3166-1 alpha-2, e.g. FR).", valueName: "cc"))
-    var region: String?
+/// Where plugins and settings come from.
+struct SetupOptions: ParsableArguments {
+    @OptionGroup var pluginsOption: PluginsOption
 
     @Option(
         name: .long,
@@ -97,13 +128,21 @@ struct GlobalOptions: ParsableArguments {
             "The profile of the config file to use (default: \"default\").", valueName: "name"))
     var profile: String?
 
+    var plugins: [String] { pluginsOption.plugins }
+}
+
+/// `--output`.
+struct OutputOption: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
             "Output format: table (default on a terminal) or json (JSON Lines); contactor list also takes csv (its default).",
             valueName: "table|json|csv"))
     var output: OutputFormat?
+}
 
+/// What is logged on stderr.
+struct LoggingOptions: ParsableArguments {
     @Flag(
         name: [.customShort("v"), .long],
         help: "Log every request (method, path, status, duration) to stderr.")
@@ -120,6 +159,40 @@ struct GlobalOptions: ParsableArguments {
             "The least level logged on stderr: trace, debug, info, notice, warning (default), error or critical; -v is debug.",
             valueName: "level"))
     var logLevel: LogLevel?
+}
+
+/// Options shared by every command that reads contacts.
+struct GlobalOptions: ParsableArguments {
+    @OptionGroup var setup: SetupOptions
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Default region for national numbers (ISO 3166-1 alpha-2, e.g. FR).", valueName: "cc"))
+    var region: String?
+
+    @OptionGroup var outputOption: OutputOption
+    @OptionGroup var logging: LoggingOptions
+
+    var plugins: [String] { setup.plugins }
+    var config: String? { setup.config }
+    var profile: String? { setup.profile }
+    var output: OutputFormat? { outputOption.output }
+    var verbose: Bool { logging.verbose }
+    var quiet: Bool { logging.quiet }
+    var logLevel: LogLevel? { logging.logLevel }
+
+    /// The options of a command that takes only some of them (the rest as if not given).
+    static func with(
+        setup: SetupOptions? = nil, output: OutputOption? = nil, logging: LoggingOptions
+    ) -> GlobalOptions {
+        // Every option has a default or is optional, so parsing nothing cannot fail.
+        var options = try! GlobalOptions.parse([])
+        if let setup { options.setup = setup }
+        if let output { options.outputOption = output }
+        options.logging = logging
+        return options
+    }
 
     /// `--output`, or `table` on a terminal and `json` otherwise. `csv` is `contactor
     /// list`'s only; elsewhere it is refused by ``validateOutput()``.

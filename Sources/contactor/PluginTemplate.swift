@@ -10,6 +10,7 @@ struct PluginsNewCommand: AsyncParsableCommand {
         abstract:
             "Write a commented provider template and a test for it (dry run, cassette replay) into a plugin directory.",
         discussion: """
+
             Example:
               contactor plugins new provider acme --dir ./my-plugins
               contactor plugins check ./my-plugins

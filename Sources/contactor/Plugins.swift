@@ -133,11 +133,12 @@ struct PluginsCommand: AsyncParsableCommand {
         commandName: "plugins",
         abstract: "Check and test Lua plugins, or start a new one from a template.",
         discussion: """
+
             Examples:
               contactor plugins new provider acme --dir ./my-plugins
               contactor plugins check ./my-plugins
-              contactor plugins test ./my-plugins/providers/acme.lua --endpoint http://127.0.0.1:8099 \\
-                --list test --phone ... (12 numbers)
+              contactor plugins test ./my-plugins/providers/acme.lua \\
+                --endpoint http://127.0.0.1:8099 --list test --phone ... (12 numbers)
             """,
         subcommands: [PluginsCheckCommand.self, PluginsNewCommand.self, PluginsTestCommand.self])
 }
@@ -149,6 +150,7 @@ struct PluginsCheckCommand: AsyncParsableCommand {
         abstract:
             "Load every plugin and report each problem with its file and line (exit 2 if any).",
         discussion: """
+
             Example:
               contactor plugins check ./my-plugins
             """)
@@ -159,10 +161,10 @@ struct PluginsCheckCommand: AsyncParsableCommand {
         completion: .directory)
     var directory: String?
 
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var pluginsOption: PluginsOption
 
     func run() async throws {
-        var directories = global.plugins
+        var directories = pluginsOption.plugins
         var environment = ProcessInfo.processInfo.environment
         if let directory {
             guard FileManager.default.fileExists(atPath: directory) else {

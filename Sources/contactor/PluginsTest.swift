@@ -78,13 +78,13 @@ struct PluginsTestCommand: AsyncParsableCommand {
         abstract:
             "Run the provider conformance checks on a plugin against an endpoint and print each check.",
         discussion: """
-            Each check (add, duplicateAdd, invalidNumber, unknownList, authFailure,
-            delete, deleteAbsent, allFields, partialBatch, update, list) calls the
-            plugin with its own numbers and prints what it sent and received: the
-            contacts and results, then every HTTP request and answer (secrets as ***).
-            Checks that look at the list afterwards use the plugin's own list
-            function; without one they judge by the answers and say what they could
-            not verify. Exit status: 0 when every check passed, 1 when one failed,
+            Each check (add, duplicateAdd, invalidNumber, unknownList, authFailure, \
+            delete, deleteAbsent, allFields, partialBatch, update, list) calls the \
+            plugin with its own numbers and prints what it sent and received: the \
+            contacts and results, then every HTTP request and answer (secrets as ***). \
+            Checks that look at the list afterwards use the plugin's own list \
+            function; without one they judge by the answers and say what they could \
+            not verify. Exit status: 0 when every check passed, 1 when one failed, \
             2 for usage errors.
 
             Example:

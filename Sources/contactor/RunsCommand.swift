@@ -9,6 +9,7 @@ struct RunsCommand: AsyncParsableCommand {
         commandName: "runs",
         abstract: "List the runs a journal recorded, or show one (counts, problems, resumable).",
         discussion: """
+
             Examples:
               contactor runs --journal run.sqlite
               contactor runs show 3 --journal run.sqlite
@@ -92,6 +93,7 @@ struct RunsShowCommand: AsyncParsableCommand {
         abstract:
             "Show one run: its counts, its rejected and failed contacts, whether --resume continues it.",
         discussion: """
+
             Example:
               contactor runs show 3 --journal run.sqlite
             """)

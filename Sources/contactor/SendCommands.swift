@@ -9,10 +9,12 @@ struct AddCommand: AsyncParsableCommand {
         commandName: "add",
         abstract: "Add one contact to a list.",
         discussion: """
+
             Example:
-              contactor add --provider octopush --list customers --phone "06 12 34 56 78" \\
+              contactor add --provider octopush --list customers \\
+                --phone "06 12 34 56 78" \\
                 --first-name Ada --last-name Lovelace --field param1=vip
-            Credentials come from --credential, then CONTACTOR_<PROVIDER>_<KEY>
+            Credentials come from --credential, then CONTACTOR_<PROVIDER>_<KEY> \
             (e.g. CONTACTOR_OCTOPUSH_API_KEY), then a private config file.
             """)
 
@@ -60,12 +62,15 @@ struct DeleteCommand: AsyncParsableCommand {
         commandName: "delete",
         abstract: "Delete contacts from a list: --phone (repeatable) or every row of a CSV file.",
         discussion: """
-            A file is deleted like an import is added: batched to the provider's delete batch
+            A file is deleted like an import is added: batched to the provider's delete batch \
             size, concurrent, retried, journalled (--journal, --resume), same output.
+
             Examples:
               contactor delete --provider smspartner --list 5001 --phone +33612345678
-              contactor delete --provider octopush --list customers --phone 0612345678 --phone 0712345678
-              contactor delete gone.csv --provider octopush --list customers --journal gone.sqlite
+              contactor delete --provider octopush --list customers \\
+                --phone 0612345678 --phone 0712345678
+              contactor delete gone.csv --provider octopush --list customers \\
+                --journal gone.sqlite
             """)
 
     @Argument(
@@ -195,16 +200,18 @@ struct ImportCommand: AsyncParsableCommand {
         commandName: "import",
         abstract: "Add every row of a CSV file to a list: batched, concurrent, retried, resumable.",
         discussion: """
-            The CSV has a header row; columns phone, first_name, last_name, email, birthday,
-            civility; any other column is a custom field of that name. UTF-8 with or without
+            The CSV has a header row; columns phone, first_name, last_name, email, birthday, \
+            civility; any other column is a custom field of that name. UTF-8 with or without \
             BOM, ',' or ';' (detected), quoted fields may hold newlines.
 
             Examples:
-              contactor import examples/contacts.csv --provider avosms --list 1001 --sandbox
+              contactor import examples/contacts.csv --provider avosms --list 1001 \\
+                --sandbox
               contactor import crm.csv --provider octopush --list customers \\
                 --mapping plugins/mappings/crm_export.lua --validator eu_mobiles \\
                 --journal run.sqlite --rate-limit 10
-              contactor import crm.csv --provider octopush --list customers --journal run.sqlite --resume
+              contactor import crm.csv --provider octopush --list customers \\
+                --journal run.sqlite --resume
             """)
 
     @Argument(
@@ -253,6 +260,7 @@ struct ValidateCommand: AsyncParsableCommand {
             "Check every row of a CSV file (mapping, phone numbers, validators); send nothing.",
         discussion: """
             With --provider, the provider's own field rules are checked too.
+
             Example:
               contactor validate examples/contacts.csv --region FR --output json
             """)

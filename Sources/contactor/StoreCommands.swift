@@ -118,23 +118,29 @@ struct ResultsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "results",
         abstract: "Print the outcomes of a run submitted to a PostgreSQL store, in input order.",
+        usage: "contactor results <run> [<options>]",
         discussion: """
-            Waits for the workers to finish the run, printing each outcome as soon as every
-            line before it has one (as import does). With --retry-failed, the run's failed
+            Waits for the workers to finish the run, printing each outcome as soon as every \
+            line before it has one (as import does). With --retry-failed, the run's failed \
             contacts are put back in the queue first, for the workers to send again.
+
             Examples:
               contactor results 12 --store postgres://contactor@db/contactor
-              contactor results 12 --store postgres://contactor@db/contactor --retry-failed
+              contactor results 12 --store postgres://contactor@db/contactor \\
+                --retry-failed
             """)
 
     @Argument(help: ArgumentHelp("The run's id, as submitting printed it.", valueName: "run"))
     var run: Int64
 
     @OptionGroup var storeOptions: StoreOptions
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var outputOption: OutputOption
+    @OptionGroup var logging: LoggingOptions
 
     @Flag(name: .long, help: "Queue the run's failed contacts again before reading.")
     var retryFailed = false
+
+    private var global: GlobalOptions { .with(output: outputOption, logging: logging) }
 
     func validate() throws {
         try global.validateOutput()

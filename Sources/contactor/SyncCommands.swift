@@ -101,20 +101,22 @@ struct SyncCommand: AsyncParsableCommand {
         commandName: "sync",
         abstract: "Make a list hold what a CSV file says, sending only the difference.",
         discussion: """
-            The ledger records what Contactor put in each list. Each valid row is added when
-            the ledger does not hold its phone, updated when its fields changed, and not sent
-            when unchanged. With --delete-missing, the contacts the ledger says Contactor
-            added and the file no longer holds are deleted — nothing else, and never more
-            than --max-deletes (default \(SyncOptions.defaultMaxDeletes)): more is refused
-            before anything is sent. --dry-run prints the plan. The ledger defaults to
-            $CONTACTOR_STATE_DIR/ledger.sqlite, else $XDG_STATE_HOME/contactor/ledger.sqlite,
-            else ~/.local/state/contactor/ledger.sqlite. Running the same sync again after a
+            The ledger records what Contactor put in each list. Each valid row is added when \
+            the ledger does not hold its phone, updated when its fields changed, and not sent \
+            when unchanged. With --delete-missing, the contacts the ledger says Contactor \
+            added and the file no longer holds are deleted — nothing else, and never more \
+            than --max-deletes (default \(SyncOptions.defaultMaxDeletes)): more is refused \
+            before anything is sent. --dry-run prints the plan. The ledger defaults to \
+            $CONTACTOR_STATE_DIR/ledger.sqlite, else $XDG_STATE_HOME/contactor/ledger.sqlite, \
+            else ~/.local/state/contactor/ledger.sqlite. Running the same sync again after a \
             crash finishes it.
 
             Examples:
               contactor sync customers.csv --provider octopush --list customers
-              contactor sync customers.csv --provider octopush --list customers --delete-missing --dry-run
-              contactor sync customers.csv --provider avosms --list 1001 --delete-missing --max-deletes 500
+              contactor sync customers.csv --provider octopush --list customers \\
+                --delete-missing --dry-run
+              contactor sync customers.csv --provider avosms --list 1001 \\
+                --delete-missing --max-deletes 500
             """)
 
     @Argument(
@@ -189,20 +191,25 @@ struct ListCommand: AsyncParsableCommand {
         commandName: "list",
         abstract: "Export a list from the provider, as CSV (re-importable) or JSON Lines.",
         discussion: """
-            For providers that document a way to read a list (Avosms, SMS Partner, and Lua
-            providers that define list); the others answer unsupported_operation.
-            --output csv (the default) writes a header and one row per contact, which
-            `contactor import` reads back; --output json writes one object per contact,
+            For providers that document a way to read a list (Avosms, SMS Partner, and Lua \
+            providers that define list); the others answer unsupported_operation. \
+            --output csv (the default) writes a header and one row per contact, which \
+            `contactor import` reads back; --output json writes one object per contact, \
             with the provider's id.
+
             Example:
               contactor list --provider smspartner --list 5001 --output csv > list.csv
             """)
 
-    @OptionGroup var provider: ProviderOptions
+    // A listing sends nothing that a dry run could show instead.
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var target: TargetOptions
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        let exitCode = try await Runtime.with(provider: provider, global: global) {
+        let exitCode = try await Runtime.with(
+            provider: .with(connection: connection, target: target), global: global
+        ) {
             try await $0.listContacts(format: global.output == .json ? .json : .csv)
         }
         throw ExitCode(exitCode)

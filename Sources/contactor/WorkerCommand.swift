@@ -34,19 +34,23 @@ struct WorkerCommand: AsyncParsableCommand {
         commandName: "worker",
         abstract: "Send the chunks of runs shared through a PostgreSQL store, until stopped.",
         discussion: """
-            Claims chunks of the runs submitted to the store for --provider (and the account
-            of this worker's credentials), sends them, and records every outcome in the
-            store. Run as many workers as you like, on as many machines: they share one rate
-            limit per account, and a worker that dies has its chunk taken over once its lease
-            expires (--lease), its in-flight batches sent again. SIGTERM or SIGINT lets the
+            Claims chunks of the runs submitted to the store for --provider (and the account \
+            of this worker's credentials), sends them, and records every outcome in the \
+            store. Run as many workers as you like, on as many machines: they share one rate \
+            limit per account, and a worker that dies has its chunk taken over once its lease \
+            expires (--lease), its in-flight batches sent again. SIGTERM or SIGINT lets the \
             chunk being sent finish, then the worker exits 0. See docs/scaling.md.
+
             Example:
-              contactor worker --store postgres://contactor@db/contactor --provider octopush
+              contactor worker --store postgres://contactor@db/contactor \\
+                --provider octopush
             """)
 
     @OptionGroup var storeOptions: StoreOptions
-    @OptionGroup var provider: ProviderOptions
-    @OptionGroup var global: GlobalOptions
+    // A run carries its list, endpoint and provider options; nothing is printed but logs.
+    @OptionGroup var connection: ConnectionOptions
+    @OptionGroup var setup: SetupOptions
+    @OptionGroup var logging: LoggingOptions
 
     @Option(
         name: .long, help: ArgumentHelp("Requests in flight at once (default 4).", valueName: "n"))
@@ -84,7 +88,10 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         var flags = Settings()
         flags.concurrency = concurrency
-        try await Runtime.with(provider: provider, global: global, flags: flags) { runtime in
+        try await Runtime.with(
+            provider: .with(connection: connection),
+            global: .with(setup: setup, logging: logging), flags: flags
+        ) { runtime in
             let chosen = try runtime.selectedProvider()
             let client = try await runtime.client(for: chosen)
             var configuration = client.configuration

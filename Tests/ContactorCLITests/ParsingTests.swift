@@ -303,8 +303,9 @@ struct ParsingTests {
     }
 
     static let helpCommands: [[String]] = [
-        [], ["add"], ["delete"], ["import"], ["validate"], ["providers"], ["plugins"],
-        ["plugins", "check"], ["plugins", "new"], ["sandbox"], ["runs", "show"],
+        [], ["add"], ["delete"], ["import"], ["validate"], ["sync"], ["list"], ["providers"],
+        ["plugins"], ["plugins", "check"], ["plugins", "new"], ["plugins", "test"], ["sandbox"],
+        ["runs"], ["runs", "show"], ["worker"], ["results"],
     ]
 
     @Test("--help of every command exits 0 and shows an example", arguments: helpCommands)
