@@ -51,6 +51,7 @@ struct LogOnceHandler: LogHandler {
 
     func log(event: LogEvent) {
         guard printed.insert("\(event.level) \(event.message)") else { return }
-        inner.log(event: event)
+        // Never on the progress bar's line.
+        StatusLine.writing { inner.log(event: event) }
     }
 }

@@ -1,5 +1,6 @@
 import Contactor
 import Foundation
+import Synchronization
 
 /// How results are printed.
 enum OutputFormat: String, CaseIterable, Sendable {
@@ -179,7 +180,7 @@ enum Console {
 
     static func err(_ line: String) {
         RowOutput.flush()
-        StandardStreams.writeErr(line + "\n")
+        StatusLine.writing { StandardStreams.writeErr(line + "\n") }
     }
 
     static var stderrIsTerminal: Bool { isatty(STDERR_FILENO) != 0 }
@@ -197,6 +198,48 @@ enum Console {
     }
 }
 
+/// The progress bar's line on stderr, shared by everything that writes there: a bar on
+/// screen is taken off before any other line goes to stderr (a message, a log line from
+/// any task), so that the bar always has a line of its own.
+enum StatusLine {
+    /// The width of the bar on screen (0 when none), and whether it is cleared with spaces
+    /// (`NO_COLOR`) rather than an escape sequence.
+    private static let state = Mutex<(width: Int, plain: Bool)>((0, false))
+
+    /// Whether a bar is on screen.
+    static var isDrawn: Bool { state.withLock { $0.width > 0 } }
+
+    /// Draws `text` over the bar on screen.
+    static func draw(_ text: String, plain: Bool) {
+        state.withLock { state in
+            let padding = plain ? max(0, state.width - text.count) : 0
+            StandardStreams.writeErr(
+                (plain ? "\r" : "\r\u{1B}[2K") + text + String(repeating: " ", count: padding))
+            state = (text.count, plain)
+        }
+    }
+
+    /// Takes the bar off the screen; the next draw puts it back.
+    static func clear() {
+        state.withLock { clear(&$0) }
+    }
+
+    /// Runs `write` (which writes whole lines to stderr) with the bar off the screen.
+    static func writing(_ write: () -> Void) {
+        state.withLock { state in
+            clear(&state)
+            write()
+        }
+    }
+
+    private static func clear(_ state: inout (width: Int, plain: Bool)) {
+        guard state.width > 0 else { return }
+        StandardStreams.writeErr(
+            state.plain ? "\r" + String(repeating: " ", count: state.width) + "\r" : "\r\u{1B}[2K")
+        state.width = 0
+    }
+}
+
 /// A one-line progress bar on stderr (only when stderr is a terminal): the contacts done,
 /// their rate, and, when the input's size is known, the share of its bytes read and an ETA.
 final class ProgressBar {
@@ -208,8 +251,6 @@ final class ProgressBar {
     private let enabled: Bool
     /// No escape sequence (`NO_COLOR`): the line is cleared with spaces.
     private let plain: Bool
-    /// The length of the bar on screen, 0 when none is drawn.
-    private var drawnWidth = 0
 
     /// A bar over `total` bytes of input, `position` telling how many were read; drawn
     /// only when `enabled` (by default: stderr is a terminal whose `TERM` is not `dumb`).
@@ -225,7 +266,7 @@ final class ProgressBar {
 
     func advance() {
         done += 1
-        guard enabled, drawnWidth == 0 || ContinuousClock.now - lastDraw > .milliseconds(100)
+        guard enabled, !StatusLine.isDrawn || ContinuousClock.now - lastDraw > .milliseconds(100)
         else { return }
         lastDraw = .now
         draw()
@@ -234,10 +275,8 @@ final class ProgressBar {
     /// Takes the bar off the screen (before a row or a message is printed, so that the
     /// bar always has its own line); the next ``advance()`` draws it again.
     func clear() {
-        guard enabled, drawnWidth > 0 else { return }
-        StandardStreams.writeErr(
-            plain ? "\r" + String(repeating: " ", count: drawnWidth) + "\r" : "\r\u{1B}[2K")
-        drawnWidth = 0
+        guard enabled else { return }
+        StatusLine.clear()
     }
 
     private func draw() {
@@ -257,10 +296,7 @@ final class ProgressBar {
         } else {
             text += "\(done) done" + String(format: "  %.0f/s", rate)
         }
-        let padding = max(0, drawnWidth - text.count)
-        let prefix = plain ? "\r" : "\r\u{1B}[2K"
-        StandardStreams.writeErr(prefix + text + String(repeating: " ", count: plain ? padding : 0))
-        drawnWidth = text.count
+        StatusLine.draw(text, plain: plain)
     }
 }
 
