@@ -117,13 +117,16 @@ public final class SQLiteLedger: Ledger {
             for start in stride(from: 0, to: phones.count, by: 500) {
                 let slice = phones[start..<min(start + 500, phones.count)]
                 let marks = Array(repeating: "?", count: slice.count).joined(separator: ",")
-                let rows = try Row.fetchCursor(
-                    db,
+                // Cached: an engine asks for chunks of the same size, so the statement is
+                // compiled once per size, not once per chunk.
+                let statement = try db.cachedStatement(
                     sql: """
                         SELECT phone, fingerprint, provider_id, origin, pending, updated_at
                         FROM entries WHERE provider = ? AND account = ? AND list = ?
                         AND phone IN (\(marks))
-                        """,
+                        """)
+                let rows = try Row.fetchCursor(
+                    statement,
                     arguments: StatementArguments(
                         [scope.provider, scope.account, scope.list] + Array(slice)))
                 while let row = try rows.next() {

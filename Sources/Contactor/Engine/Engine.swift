@@ -510,6 +510,8 @@ struct Engine: Sendable {
     private func prepare(_ work: [Work]) async throws -> [Prepared] {
         var items: [Prepared] = []
         items.reserveCapacity(work.count)
+        // Read once for the chunk: a provider's descriptor is a copy at each read.
+        let fingerprinting = ledger != nil ? provider?.descriptor : nil
         for piece in work {
             switch piece {
             case .replayed(let entry): items.append(.replayed(entry))
@@ -518,9 +520,7 @@ struct Engine: Sendable {
                 case .refused(let phone, let result):
                     items.append(.refused(phone: phone, result: result))
                 case .ready(let contact):
-                    let fingerprint = (ledger != nil ? provider?.descriptor : nil).map {
-                        contact.fingerprint(sentBy: $0)
-                    }
+                    let fingerprint = fingerprinting.map { contact.fingerprint(sentBy: $0) }
                     items.append(.ready(contact, fingerprint: fingerprint, known: nil))
                 }
             }

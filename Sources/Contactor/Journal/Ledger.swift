@@ -105,14 +105,27 @@ extension Contact {
     /// prefix). Two contacts with the same fingerprint send the same request fields, so a
     /// sync sends nothing when it has not changed.
     public func fingerprint(sentBy descriptor: ProviderDescriptor) -> String {
-        var text = ""
+        // The digest of `name=value\0` for each standard field the provider takes, then
+        // `field.name=value\0` for each custom field by name, fed without joining them.
+        var hasher = Fingerprint.Hasher()
         for name in Contact.standardFieldNames.dropFirst()
         where descriptor.standardFields.contains(name) {
-            if let value = self[field: name] { text += name + "=" + value + "\u{0}" }
+            if let value = self[field: name] {
+                hasher.add(name)
+                hasher.add(byte: UInt8(ascii: "="))
+                hasher.add(value)
+                hasher.add(byte: 0)
+            }
         }
-        for name in fields.keys.sorted() {
-            text += "field." + name + "=" + (fields[name] ?? "") + "\u{0}"
+        if !fields.isEmpty {
+            for name in fields.keys.sorted() {
+                hasher.add("field.")
+                hasher.add(name)
+                hasher.add(byte: UInt8(ascii: "="))
+                hasher.add(fields[name] ?? "")
+                hasher.add(byte: 0)
+            }
         }
-        return Fingerprint.hex(of: text)
+        return hasher.hex()
     }
 }
