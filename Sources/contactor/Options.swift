@@ -137,7 +137,7 @@ struct OutputOption: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Output format: table (default on a terminal) or json (JSON Lines); contactor list also takes csv (its default).",
-            valueName: "table|json|csv"))
+            valueName: "table|json|csv"), completion: .list(["table", "json", "csv"]))
     var output: OutputFormat?
 }
 
@@ -157,7 +157,7 @@ struct LoggingOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The least level logged on stderr: trace, debug, info, notice, warning (default), error or critical; -v is debug.",
-            valueName: "level"))
+            valueName: "level"), completion: .list(LogLevel.allCases.map(\.rawValue)))
     var logLevel: LogLevel?
 }
 

@@ -14,14 +14,14 @@ struct CassetteOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "Save every request and its answer (secrets as ***) to this JSON file; one batch at a time.",
-            valueName: "cassette"))
+            valueName: "cassette"), completion: .file(extensions: ["json"]))
     var record: String?
 
     @Option(
         name: .long,
         help: ArgumentHelp(
             "Answer every request from this file (written by --record); nothing reaches the network.",
-            valueName: "cassette"))
+            valueName: "cassette"), completion: .file(extensions: ["json"]))
     var replay: String?
 
     /// Refuses both at once.
@@ -93,7 +93,9 @@ struct PluginsTestCommand: AsyncParsableCommand {
                 --credential api_key=test-key --phones-from +33612340100
             """)
 
-    @Argument(help: ArgumentHelp("The provider plugin file.", valueName: "plugin.lua"))
+    @Argument(
+        help: ArgumentHelp("The provider plugin file.", valueName: "plugin.lua"),
+        completion: .file(extensions: ["lua"]))
     var plugin: String
 
     @Option(

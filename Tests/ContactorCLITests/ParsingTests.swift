@@ -346,6 +346,14 @@ struct ParsingTests {
                 result.stdout.contains(
                     "'--mapping')\n        __contactor_add_completions -o plusdirs -fX '!*.@(lua)'")
             )
+            #expect(
+                result.stdout.contains(
+                    "'--replay')\n        __contactor_add_completions -o plusdirs -fX '!*.@(json)'")
+            )
+            // Values from a fixed set are completed from it.
+            #expect(
+                result.stdout.contains(
+                    "'--log-level')\n        __contactor_add_completions -W 'trace'"))
         }
     }
 }
