@@ -30,17 +30,21 @@ public struct PostgresWorker: Service {
         public var leaseDuration: Duration
         /// How long an idle worker waits before asking for work again.
         public var idlePoll: Duration
+        /// The longest pause between attempts while the store fails (the pause doubles
+        /// from ``idlePoll`` up to this).
+        public var maxRetryPause: Duration
 
         /// Creates options.
         public init(
             name: String? = nil, leaseDuration: Duration = .seconds(30),
-            idlePoll: Duration = .milliseconds(500)
+            idlePoll: Duration = .milliseconds(500), maxRetryPause: Duration = .seconds(30)
         ) {
             self.name =
                 name
                 ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
             self.leaseDuration = leaseDuration
             self.idlePoll = idlePoll
+            self.maxRetryPause = maxRetryPause
         }
     }
 
@@ -68,7 +72,7 @@ public struct PostgresWorker: Service {
     /// gracefully (the chunk being sent is finished first).
     ///
     /// A failure of the store (a lost connection, a server restarting) is logged and the
-    /// worker tries again after a pause that doubles up to 30 s: a worker outlives an
+    /// worker tries again after a pause that doubles up to ``Options/maxRetryPause`` (30 s): a worker outlives an
     /// outage of the store. The chunk it held goes back to the others once its lease
     /// expires.
     public func run() async throws {
@@ -85,7 +89,7 @@ public struct PostgresWorker: Service {
                 logger.error(
                     "the store failed: \(error); trying again in \(pause.secondsText)")
                 try? await Task.sleep(for: pause)
-                pause = min(pause * 2, .seconds(30))
+                pause = min(pause * 2, options.maxRetryPause)
             }
         }
     }

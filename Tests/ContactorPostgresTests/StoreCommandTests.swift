@@ -27,16 +27,8 @@ import Testing
             let configuration = try await storeConfiguration("cli")
             try await withStore(configuration) { store in
                 let url = try await PostgresTestServer.url() + "?schema=\(configuration.schema)"
-                let process = try CommandLineProcess.contactor(
-                    environment: [
-                        "CONTACTOR_OCTOPUSH_API_LOGIN": SandboxDemo.standard.octopush.apiLogin,
-                        "CONTACTOR_OCTOPUSH_API_KEY": SandboxDemo.standard.octopush.apiKey,
-                        "CONTACTOR_BUNDLED_PLUGINS": "/nonexistent",
-                    ])
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "contactor-store-cli-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(
-                    at: directory, withIntermediateDirectories: true)
+                let process = try octopushContactor()
+                let directory = try temporaryDirectory("store-cli")
                 defer { try? FileManager.default.removeItem(at: directory) }
                 let worker = try process.start(
                     ["worker", "--store", url, "--provider", "octopush", "--name", "w"],

@@ -1,5 +1,6 @@
 import Contactor
 import ContactorPostgres
+import ContactorSandbox
 import ContactorTesting
 import Foundation
 import Logging
@@ -41,24 +42,23 @@ func withStore<T: Sendable>(
     }
 }
 
-/// Runs `body` with the configuration of a database of its own on the test server (for
-/// tests that end every session of their database), dropped afterwards.
-func withDatabase<T: Sendable>(
-    _ prefix: String, _ body: @Sendable (PostgresStore.Configuration) async throws -> T
-) async throws -> T {
-    let server = try await storeConfiguration(prefix)
-    let name = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
-    try await execute("CREATE DATABASE \(name)", on: server)
-    var configuration = server
-    configuration.database = name
-    do {
-        let value = try await body(configuration)
-        try await execute("DROP DATABASE \(name) WITH (FORCE)", on: server)
-        return value
-    } catch {
-        try? await execute("DROP DATABASE \(name) WITH (FORCE)", on: server)
-        throw error
-    }
+/// The built `contactor` binary with the sandbox's Octopush credentials in its
+/// environment and no bundled plugins.
+func octopushContactor() throws -> CommandLineProcess {
+    try CommandLineProcess.contactor(
+        environment: [
+            "CONTACTOR_OCTOPUSH_API_LOGIN": SandboxDemo.standard.octopush.apiLogin,
+            "CONTACTOR_OCTOPUSH_API_KEY": SandboxDemo.standard.octopush.apiKey,
+            "CONTACTOR_BUNDLED_PLUGINS": "/nonexistent",
+        ])
+}
+
+/// A new temporary directory named after `prefix`; the caller removes it.
+func temporaryDirectory(_ prefix: String) throws -> URL {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "contactor-\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    return directory
 }
 
 /// Records with a phone and a first name, row `i` on line `i + 2`.

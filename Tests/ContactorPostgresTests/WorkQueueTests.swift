@@ -236,66 +236,6 @@ func collect(_ store: PostgresStore, run: Int64) async throws -> [RecordOutcome]
         }
     }
 
-    @Test func aRunningWorkerOutlivesTheStoreDroppingItsConnections() async throws {
-        try await withSandbox(faults: FaultConfiguration(latency: .milliseconds(50))) { server in
-            // A database of its own: every session of it is ended below.
-            try await withDatabase("outage") { database in
-                try await withStore(database) { store in
-                    try await AsyncHTTPClientTransport.withTransport(
-                        configuration: .init(proxy: nil)
-                    ) { http in
-                        let configuration = clientConfiguration(http, provider: "octopush")
-                        let phones = frenchMobiles(400, start: 12000)
-                        let run = try await store.work.submit(
-                            Rows(phones), operation: .add, provider: "octopush", list: "demo",
-                            client: ContactorClient(configuration: configuration),
-                            options: RunOptions(
-                                endpoint: server.url(for: "octopush"), batchSize: 10),
-                            chunkSize: 50)
-                        let worker = Task {
-                            try await PostgresWorker(
-                                store: store, configuration: configuration,
-                                options: .init(
-                                    name: "w", leaseDuration: .seconds(1),
-                                    idlePoll: .milliseconds(50))
-                            ).run()
-                        }
-                        defer { worker.cancel() }
-                        let deadline = ContinuousClock.now + .seconds(60)
-                        while server.requests.count < 5, ContinuousClock.now < deadline {
-                            try await Task.sleep(for: .milliseconds(10))
-                        }
-                        // Every session of the store's database ends, again and again for
-                        // a while (a restart, a failover): queries in flight fail.
-                        let server = try await storeConfiguration("outage")
-                        for _ in 0..<4 {
-                            try await execute(
-                                """
-                                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-                                WHERE datname = '\(database.database ?? "")' AND pid <> pg_backend_pid()
-                                """, on: server)
-                            try await Task.sleep(for: .milliseconds(150))
-                        }
-                        // This test's own sessions were ended too: the first query on each
-                        // fails, as it would for any client of the store.
-                        var done = false
-                        while !done, ContinuousClock.now < deadline {
-                            done = (try? await store.work.progress(run: run).isDone) ?? false
-                            if !done { try await Task.sleep(for: .milliseconds(50)) }
-                        }
-                        try #require(done, "the worker did not finish the run")
-                        let outcomes = try await collect(store, run: run)
-                        #expect(outcomes.map(\.line) == Array(2..<402))
-                        #expect(
-                            outcomes.allSatisfy { [.added, .updated].contains($0.result.status) })
-                        worker.cancel()
-                        try await worker.value
-                    }
-                }
-            }
-        }
-    }
-
     @Test func failedLinesGoBackToTheQueueAndOnlyTheyAreSentAgain() async throws {
         try await withSandbox { server in
             try await withStore("retry") { store in

@@ -40,16 +40,8 @@ import Testing
                         chunkSize: 250)
                 }
                 let url = try await PostgresTestServer.url() + "?schema=\(configuration.schema)"
-                let process = try CommandLineProcess.contactor(
-                    environment: [
-                        "CONTACTOR_OCTOPUSH_API_LOGIN": SandboxDemo.standard.octopush.apiLogin,
-                        "CONTACTOR_OCTOPUSH_API_KEY": SandboxDemo.standard.octopush.apiKey,
-                        "CONTACTOR_BUNDLED_PLUGINS": "/nonexistent",
-                    ])
-                let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
-                    "contactor-workers-\(UUID().uuidString)")
-                try FileManager.default.createDirectory(
-                    at: directory, withIntermediateDirectories: true)
+                let process = try octopushContactor()
+                let directory = try temporaryDirectory("workers")
                 defer { try? FileManager.default.removeItem(at: directory) }
                 let workers = try (0..<3).map { index in
                     try process.start(
