@@ -164,10 +164,9 @@ public struct PostgresWorkQueue: Sendable {
                 try await execute(
                     "DELETE FROM \(s).runs WHERE id = $1", binds(run),
                     what: "the refused sync could not be removed")
-                throw ContactorError(
-                    .tooManyDeletes,
-                    "the sync would delete \(deletions.count) contacts from \(scope.list), more than the \(options.maxDeletes) allowed",
-                    provider: descriptor.name, count: deletions.count)
+                throw ContactorError.tooManyDeletes(
+                    deletions.count, list: scope.list, limit: options.maxDeletes,
+                    provider: descriptor.name)
             }
             inputLines = stored.lastLine
             try await storeDeletions(
@@ -206,32 +205,17 @@ public struct PostgresWorkQueue: Sendable {
         var failed: [JournalEntry] = []
         for (offset, entry) in deletions.enumerated() {
             let line = lastLine + 1 + offset
-            guard let number = try? PhoneNumber(parsing: entry.phone) else {
-                failed.append(
-                    JournalEntry(
-                        line: line, phone: entry.phone,
-                        result: .failed(
-                            ContactError(
-                                .invalidPhone,
-                                "the ledger's \(entry.phone) is no longer a valid number",
-                                provider: provider, operation: .delete))))
-                continue
-            }
-            chunk.append(
-                PreparedContact(
-                    line: line, contact: Contact(phone: number, providerID: entry.providerID)))
-            if chunk.count >= max(chunkSize, 1) {
-                try await insertChunk(run: run, index: stored.chunks, chunk, operation: .delete)
-                stored.chunks += 1
-                stored.contacts += chunk.count
-                chunk.removeAll(keepingCapacity: true)
+            switch entry.contactToDelete(provider: provider) {
+            case .success(let contact):
+                chunk.append(PreparedContact(line: line, contact: contact))
+                if chunk.count >= max(chunkSize, 1) {
+                    try await flush(&chunk, run: run, operation: .delete, into: &stored)
+                }
+            case .failure(let error):
+                failed.append(JournalEntry(line: line, phone: entry.phone, result: .failed(error)))
             }
         }
-        if !chunk.isEmpty {
-            try await insertChunk(run: run, index: stored.chunks, chunk, operation: .delete)
-            stored.chunks += 1
-            stored.contacts += chunk.count
-        }
+        try await flush(&chunk, run: run, operation: .delete, into: &stored)
         try await store.journal.record(failed, run: run)
     }
 
@@ -243,6 +227,18 @@ public struct PostgresWorkQueue: Sendable {
         var lastLine = 1
         /// The phones of the contacts stored, when asked for.
         var phones = Set<String>()
+    }
+
+    /// Stores `chunk`, when it holds any contact, as the run's next chunk, and empties it.
+    private func flush(
+        _ chunk: inout [PreparedContact], run: Int64, operation: ContactOperation? = nil,
+        into stored: inout Stored
+    ) async throws {
+        guard !chunk.isEmpty else { return }
+        try await insertChunk(run: run, index: stored.chunks, chunk, operation: operation)
+        stored.chunks += 1
+        stored.contacts += chunk.count
+        chunk.removeAll(keepingCapacity: true)
     }
 
     /// Stores the contacts of `prepared` in chunks and what it refused as outcomes.
@@ -259,10 +255,7 @@ public struct PostgresWorkQueue: Sendable {
                     if keepsPhones { stored.phones.insert(contact.phone.e164) }
                     chunk.append(PreparedContact(line: line, contact: contact))
                     if chunk.count >= max(chunkSize, 1) {
-                        try await insertChunk(run: run, index: stored.chunks, chunk)
-                        stored.chunks += 1
-                        stored.contacts += chunk.count
-                        chunk.removeAll(keepingCapacity: true)
+                        try await flush(&chunk, run: run, into: &stored)
                     }
                 } else if let entry = outcome.journalEntry {
                     refused.append(entry)
@@ -272,11 +265,7 @@ public struct PostgresWorkQueue: Sendable {
                     }
                 }
             }
-            if !chunk.isEmpty {
-                try await insertChunk(run: run, index: stored.chunks, chunk)
-                stored.chunks += 1
-                stored.contacts += chunk.count
-            }
+            try await flush(&chunk, run: run, into: &stored)
             try await store.journal.record(refused, run: run)
         } catch {
             store.logger.error("submitting run \(run) failed; its chunks stay unsubmitted")

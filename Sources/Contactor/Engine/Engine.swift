@@ -370,16 +370,13 @@ struct Engine: Sendable {
                     let sequence = nextSequence
                     nextSequence += 1
                     deletionCount += 1
-                    guard let number = try? PhoneNumber(parsing: entry.phone) else {
+                    let contact: Contact
+                    switch entry.contactToDelete(provider: providerName) {
+                    case .success(let deleted): contact = deleted
+                    case .failure(let error):
                         outcomes.set(
                             sequence,
-                            RecordOutcome(
-                                line: nil, phone: entry.phone,
-                                result: .failed(
-                                    ContactError(
-                                        .invalidPhone,
-                                        "the ledger's \(entry.phone) is no longer a valid number",
-                                        provider: providerName, operation: .delete))))
+                            RecordOutcome(line: nil, phone: entry.phone, result: .failed(error)))
                         continue
                     }
                     if let limit = ledger.maxDeletes, deletionCount > limit {
@@ -402,8 +399,7 @@ struct Engine: Sendable {
                     }
                     enqueue(
                         Item(
-                            sequence: sequence, line: nil,
-                            contact: Contact(phone: number, providerID: entry.providerID),
+                            sequence: sequence, line: nil, contact: contact,
                             operation: .delete, known: entry, fingerprint: nil))
                 }
             }

@@ -64,6 +64,33 @@ public struct SyncPlan: Sendable, Hashable {
     }
 }
 
+extension ContactorError {
+    /// A sync refused because it would delete `count` contacts from `list`, more than
+    /// `limit` (the local sync and the one shared through a store say it the same way).
+    package static func tooManyDeletes(
+        _ count: Int, list: String, limit: Int, provider: String
+    ) -> ContactorError {
+        ContactorError(
+            .tooManyDeletes,
+            "the sync would delete \(count) contacts from \(list), more than the \(limit) allowed",
+            provider: provider, count: count)
+    }
+}
+
+extension LedgerEntry {
+    /// The contact a sync deletes for this entry (with the provider's id when known), or
+    /// why it cannot: the phone no longer parses.
+    package func contactToDelete(provider: String) -> Result<Contact, ContactError> {
+        guard let number = try? PhoneNumber(parsing: phone) else {
+            return .failure(
+                ContactError(
+                    .invalidPhone, "the ledger's \(phone) is no longer a valid number",
+                    provider: provider, operation: .delete))
+        }
+        return .success(Contact(phone: number, providerID: providerID))
+    }
+}
+
 /// What an engine asks of a ledger for one run.
 struct LedgerRequest: Sendable {
     var ledger: any Ledger
@@ -108,10 +135,9 @@ extension ContactorClient {
                     records, engine: engine, limit: options.maxDeletes)
                 engine.ledger?.expectedRecords = records
                 if deletions > options.maxDeletes {
-                    throw ContactorError(
-                        .tooManyDeletes,
-                        "the sync would delete \(deletions) contacts from \(use.scope.list), more than the \(options.maxDeletes) allowed",
-                        provider: use.scope.provider, count: deletions)
+                    throw ContactorError.tooManyDeletes(
+                        deletions, list: use.scope.list, limit: options.maxDeletes,
+                        provider: use.scope.provider)
                 }
             }
         } catch {
