@@ -19,7 +19,15 @@ public enum PostgresTestServer {
         public let description: String
     }
 
-    private static let started = Task<String, any Error> { try start() }
+    /// Started on a thread of its own: `initdb` and the wait for the server take seconds
+    /// (many more on a loaded machine), and blocking one of the few threads of Swift's
+    /// cooperative pool that long stalls every other test of the process (their requests
+    /// to 127.0.0.1 then time out).
+    private static let started = Task<String, any Error> {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { continuation.resume(with: Result { try start() }) }
+        }
+    }
 
     /// The server's URL (`postgres://contactor@127.0.0.1:PORT/postgres`), starting it on
     /// first use.
