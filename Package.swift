@@ -73,7 +73,10 @@ let package = Package(
         .target(name: "CLuaHelpers", dependencies: ["CLua"]),
         .target(
             name: "ContactorProviders",
-            dependencies: ["Contactor", .product(name: "HTTPTypes", package: "swift-http-types")]),
+            dependencies: [
+                "Contactor", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(
             name: "ContactorLua",
             dependencies: [
@@ -84,7 +87,10 @@ let package = Package(
         ),
         .target(
             name: "ContactorTesting",
-            dependencies: ["Contactor", .product(name: "HTTPTypes", package: "swift-http-types")]),
+            dependencies: [
+                "Contactor", .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         // Local emulators of the providers, written from their docs: no code shared with
         // ContactorProviders (Contactor is used only for libphonenumber checks).
         .target(

@@ -98,50 +98,6 @@ func contactError(
     }
 }
 
-/// One captured log record.
-struct LogRecord: Sendable {
-    var level: Logger.Level
-    var message: String
-    var metadata: [String: String]
-}
-
-/// Collects log records in memory, for asserting what was logged.
-final class LogCapture: Sendable {
-    private let storage = Mutex<[LogRecord]>([])
-
-    /// Every record so far.
-    var records: [LogRecord] { storage.withLock { $0 } }
-
-    /// A logger that writes here, at `trace` level and above.
-    func logger(label: String = "test") -> Logger {
-        var logger = Logger(label: label) { _ in CapturingLogHandler(capture: self) }
-        logger.logLevel = .trace
-        return logger
-    }
-
-    fileprivate func append(_ record: LogRecord) { storage.withLock { $0.append(record) } }
-}
-
-private struct CapturingLogHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var all = metadata
-        all.merge(event.metadata ?? [:]) { _, new in new }
-        capture.append(
-            LogRecord(
-                level: event.level, message: event.message.description,
-                metadata: all.mapValues { "\($0)" }))
-    }
-}
-
 /// A value shared by concurrent closures in a test.
 final class Locked<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>

@@ -48,50 +48,6 @@ func phone(_ e164: String = "+33612345678") -> PhoneNumber {
     try! PhoneNumber(parsing: e164)
 }
 
-/// One captured log record.
-struct LogRecord: Sendable {
-    var level: Logger.Level
-    var message: String
-    var metadata: [String: String]
-}
-
-/// Collects log records in memory, for asserting what plugins logged.
-final class LogCapture: Sendable {
-    private let storage = Mutex<[LogRecord]>([])
-
-    /// Every record so far.
-    var records: [LogRecord] { storage.withLock { $0 } }
-
-    /// A logger that writes here, at `level` and above.
-    func logger(level: Logger.Level = .trace) -> Logger {
-        var logger = Logger(label: "test") { _ in CapturingLogHandler(capture: self) }
-        logger.logLevel = level
-        return logger
-    }
-
-    fileprivate func append(_ record: LogRecord) { storage.withLock { $0.append(record) } }
-}
-
-private struct CapturingLogHandler: LogHandler {
-    let capture: LogCapture
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var all = metadata
-        all.merge(event.metadata ?? [:]) { _, new in new }
-        capture.append(
-            LogRecord(
-                level: event.level, message: event.message.description,
-                metadata: all.mapValues { "\($0)" }))
-    }
-}
-
 /// A plugin directory in the temporary folder holding `files` (path → source), removed
 /// when the value is.
 final class PluginDirectory: Sendable {
