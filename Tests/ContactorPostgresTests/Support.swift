@@ -110,6 +110,26 @@ func withConnection<T: Sendable>(
     }
 }
 
+/// Runs `body` with the configuration of a database of its own on the test server
+/// (`prefix` and a random suffix), dropped afterwards.
+func withDatabase<T: Sendable>(
+    _ prefix: String, _ body: (PostgresStore.Configuration) async throws -> T
+) async throws -> T {
+    let server = try await storeConfiguration(prefix)
+    let database = "\(prefix)_\(UUID().uuidString.prefix(8).lowercased())"
+    try await execute("CREATE DATABASE \(database)", on: server)
+    var configuration = server
+    configuration.database = database
+    do {
+        let value = try await body(configuration)
+        try await execute("DROP DATABASE \(database) WITH (FORCE)", on: server)
+        return value
+    } catch {
+        try? await execute("DROP DATABASE \(database) WITH (FORCE)", on: server)
+        throw error
+    }
+}
+
 /// Runs `sql` on a connection of its own to the store's server.
 func execute(_ sql: String, on configuration: PostgresStore.Configuration) async throws {
     _ = try await withConnection(to: configuration) { connection in

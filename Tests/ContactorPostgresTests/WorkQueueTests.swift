@@ -236,6 +236,133 @@ func collect(_ store: PostgresStore, run: Int64) async throws -> [RecordOutcome]
         }
     }
 
+    @Test(.timeLimit(.minutes(2)))
+    func aWorkerOutlivesAnOutageOfTheStoreAndFinishesTheRun() async throws {
+        // A database of its own, so that ending every session of it (as a server restart
+        // or a failover would) touches no other test.
+        try await withDatabase("outage") { configuration in
+            try await withSandbox(faults: FaultConfiguration(latency: .milliseconds(50))) {
+                sandbox in
+                try await withStore(configuration) { store in
+                    try await AsyncHTTPClientTransport.withTransport(
+                        configuration: .init(proxy: nil)
+                    ) { http in
+                        var oneAtATime = clientConfiguration(http, provider: "octopush")
+                        oneAtATime.concurrency = 1
+                        let log = LogCapture()
+                        oneAtATime.logger = log.logger(level: .info)
+                        let client = oneAtATime
+                        let phones = frenchMobiles(400, start: 13000)
+                        let run = try await store.work.submit(
+                            Rows(phones), operation: .add, provider: "octopush", list: "demo",
+                            client: ContactorClient(configuration: client),
+                            options: RunOptions(
+                                endpoint: sandbox.url(for: "octopush"), batchSize: 10),
+                            chunkSize: 100)
+                        // The worker has a store (a connection pool) of its own, as another
+                        // process would.
+                        try await PostgresStore.with(
+                            configuration: configuration, logger: quietLogger
+                        ) { workerStore in
+                            let worker = Task {
+                                try await PostgresWorker(
+                                    store: workerStore, configuration: client,
+                                    options: .init(
+                                        name: "survivor", leaseDuration: .seconds(4),
+                                        idlePoll: .milliseconds(50),
+                                        maxRetryPause: .milliseconds(200))
+                                ).run()
+                            }
+                            defer { worker.cancel() }
+                            let creates = {
+                                sandbox.requests.filter { $0.path.hasSuffix("/contact/create") }
+                                    .count
+                            }
+                            let started = ContinuousClock.now
+                            while creates() < 5, ContinuousClock.now - started < .seconds(30) {
+                                try await Task.sleep(for: .milliseconds(10))
+                            }
+                            #expect(creates() >= 5, "the worker never started sending")
+                            // The outage, as in a server restart: a query of the worker is
+                            // in flight (held by a lock on the outcomes), then every session
+                            // of the database ends at once (this test's own too), and for two
+                            // seconds the database takes no connection.
+                            let database = configuration.database ?? ""
+                            let server = try await storeConfiguration("outage")
+                            let locker = try await PostgresConnection.connect(
+                                configuration: .init(
+                                    host: configuration.host, port: configuration.port,
+                                    username: configuration.username, password: nil,
+                                    database: database, tls: .disable),
+                                id: 1, logger: quietLogger)
+                            try await locker.query("BEGIN", logger: quietLogger)
+                            try await locker.query(
+                                PostgresQuery(
+                                    unsafeSQL:
+                                        "LOCK TABLE \"\(configuration.schema)\".outcomes IN ACCESS EXCLUSIVE MODE"
+                                ), logger: quietLogger)
+                            func waiting() async throws -> Int {
+                                try await integers(
+                                    """
+                                    SELECT count(*)::bigint FROM pg_stat_activity
+                                    WHERE datname = '\(database)' AND wait_event_type = 'Lock'
+                                    """, on: server
+                                ).first?.first ?? 0
+                            }
+                            while try await waiting() == 0,
+                                ContinuousClock.now - started < .seconds(30)
+                            {
+                                try await Task.sleep(for: .milliseconds(10))
+                            }
+                            try await execute(
+                                "ALTER DATABASE \(database) ALLOW_CONNECTIONS false", on: server)
+                            try await execute(
+                                """
+                                SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                                WHERE datname = '\(database)'
+                                """, on: server)
+                            try? await locker.close()
+                            try await Task.sleep(for: .seconds(2))
+                            try await execute(
+                                "ALTER DATABASE \(database) ALLOW_CONNECTIONS true", on: server)
+                            // The worker comes back and finishes the run; this test's own pool
+                            // reconnects too (a failed read is asked again).
+                            var progress: PostgresWorkQueue.Progress?
+                            while progress?.isDone != true,
+                                ContinuousClock.now - started < .seconds(90)
+                            {
+                                try await Task.sleep(for: .milliseconds(100))
+                                progress = try? await store.work.progress(run: run)
+                            }
+                            #expect(
+                                progress?.isDone == true,
+                                "the run did not finish: \(String(describing: progress))")
+                            // The outage reached the worker (its query held by the lock
+                            // failed), and it went on.
+                            let failures = log.records.filter {
+                                $0.message.hasPrefix("the store failed")
+                            }
+                            #expect(
+                                !failures.isEmpty,
+                                "the worker met no failure of the store: \(log.records.map(\.message))"
+                            )
+                            let outcomes = try await collect(store, run: run)
+                            #expect(outcomes.map(\.line) == Array(2..<(phones.count + 2)))
+                            #expect(
+                                outcomes.allSatisfy {
+                                    [.added, .updated].contains($0.result.status)
+                                })
+                            let list = await sandbox.contacts(provider: "octopush", list: "demo")
+                            #expect(Set(list.map(\.phone)).isSuperset(of: phones))
+                            // Only the batches in flight when the store went away are sent twice.
+                            #expect(creates() <= 40 + 2)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test func failedLinesGoBackToTheQueueAndOnlyTheyAreSentAgain() async throws {
         try await withSandbox { server in
             try await withStore("retry") { store in
@@ -325,9 +452,10 @@ func collect(_ store: PostgresStore, run: Int64) async throws -> [RecordOutcome]
                 second in
                 let limit = RateLimit(rate: 100, burst: 1)
                 try await first.rateLimiter.acquire(provider: "avosms", account: "me", limit: limit)
+                // Timed from before the Retry-After is recorded: the 2 s count from then.
+                let started = ContinuousClock.now
                 await first.rateLimiter.didReceiveRateLimit(
                     provider: "avosms", account: "me", limit: limit, retryAfter: .seconds(2))
-                let started = ContinuousClock.now
                 try await second.rateLimiter.acquire(
                     provider: "avosms", account: "me", limit: limit)
                 let waited = ContinuousClock.now - started
