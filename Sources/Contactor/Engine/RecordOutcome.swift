@@ -36,13 +36,48 @@ public struct RecordOutcome: Sendable, Hashable {
     /// In a dry run, the requests that would have been sent for the batch this record
     /// opens (the batch's first record carries them; the others have none), in the
     /// order the provider made them. Empty otherwise.
-    public var requests: [SentRequest]
+    public var requests: [SentRequest] {
+        get { extras?.requests ?? [] }
+        set { extras = Extras.make(requests: newValue, contact: contact) }
+    }
     /// Whether this outcome comes from the journal of an earlier, resumed run (the record
     /// was not sent again).
     public var isReplayed: Bool
     /// From ``ContactorClient/prepare(_:operation:provider:list:options:)``, the contact of
     /// a `valid` record as it would be sent; `nil` otherwise.
-    public var contact: Contact?
+    public var contact: Contact? {
+        get { extras?.contact }
+        set { extras = Extras.make(requests: requests, contact: newValue) }
+    }
+
+    /// The parts that most outcomes do not have, behind one reference: an outcome is
+    /// copied from stage to stage of the engine, and these would double its size.
+    private var extras: Extras?
+
+    private final class Extras: Sendable, Hashable {
+        let requests: [SentRequest]
+        let contact: Contact?
+
+        private init(requests: [SentRequest], contact: Contact?) {
+            self.requests = requests
+            self.contact = contact
+        }
+
+        /// `nil` when there is nothing to hold, so that equal outcomes are equal.
+        static func make(requests: [SentRequest], contact: Contact?) -> Extras? {
+            requests.isEmpty && contact == nil
+                ? nil : Extras(requests: requests, contact: contact)
+        }
+
+        static func == (left: Extras, right: Extras) -> Bool {
+            left.requests == right.requests && left.contact == right.contact
+        }
+
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(requests)
+            hasher.combine(contact)
+        }
+    }
 
     /// Creates an outcome.
     public init(
@@ -54,7 +89,7 @@ public struct RecordOutcome: Sendable, Hashable {
         self.result = result
         self.operation = operation
         self.duplicateOf = duplicateOf
-        self.requests = requests
+        self.extras = Extras.make(requests: requests, contact: nil)
         self.isReplayed = isReplayed
     }
 

@@ -38,13 +38,31 @@ public struct ContactResult: Sendable, Hashable {
     /// The provider's identifier of the contact, when it returned one.
     public var id: String?
     /// Why the contact was skipped, rejected or failed; `nil` on success.
-    public var error: ContactError?
+    public var error: ContactError? {
+        get { errorBox?.error }
+        set { errorBox = newValue.map(ErrorBox.init) }
+    }
+
+    /// The error behind one reference: most results have none, and every outcome carries
+    /// a result from stage to stage of the engine, where an error held inline would more
+    /// than double what is copied.
+    private var errorBox: ErrorBox?
+
+    private final class ErrorBox: Sendable, Hashable {
+        let error: ContactError
+
+        init(_ error: ContactError) { self.error = error }
+
+        static func == (left: ErrorBox, right: ErrorBox) -> Bool { left.error == right.error }
+
+        func hash(into hasher: inout Hasher) { hasher.combine(error) }
+    }
 
     /// Creates a result.
     public init(status: Status, id: String? = nil, error: ContactError? = nil) {
         self.status = status
         self.id = id
-        self.error = error
+        self.errorBox = error.map(ErrorBox.init)
     }
 
     /// The contact was added.
