@@ -73,10 +73,7 @@ let package = Package(
         .target(name: "CLuaHelpers", dependencies: ["CLua"]),
         .target(
             name: "ContactorProviders",
-            dependencies: [
-                "Contactor", .product(name: "HTTPTypes", package: "swift-http-types"),
-                .product(name: "Logging", package: "swift-log"),
-            ]),
+            dependencies: ["Contactor", .product(name: "HTTPTypes", package: "swift-http-types")]),
         .target(
             name: "ContactorLua",
             dependencies: [
