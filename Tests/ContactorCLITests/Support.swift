@@ -1,8 +1,6 @@
 import ContactorSandbox
 import ContactorTesting
 import Foundation
-import Logging
-import Synchronization
 import Testing
 
 /// Distinctive credential values: every test checks that no output of the binary holds
@@ -100,20 +98,20 @@ enum CLI {
 /// A sandbox running in the test process, whose requests are counted.
 final class Sandbox: Sendable {
     let server: SandboxServer
-    private let log: RequestLog
+    private let log: LogCapture
 
-    private init(server: SandboxServer, log: RequestLog) {
+    private init(server: SandboxServer, log: LogCapture) {
         self.server = server
         self.log = log
     }
 
     /// Starts a sandbox with the ``Secret`` credentials on a free port.
     static func start() async throws -> Sandbox {
-        let log = RequestLog()
-        var logger = Logger(label: "cli-tests.sandbox") { _ in RequestLogHandler(log: log) }
-        logger.logLevel = .debug
+        let log = LogCapture()
         let server = SandboxServer(
-            configuration: SandboxConfiguration(port: 0, demo: Secret.demo, logger: logger))
+            configuration: SandboxConfiguration(
+                port: 0, demo: Secret.demo,
+                logger: log.logger(label: "cli-tests.sandbox", level: .debug)))
         try await server.start()
         return Sandbox(server: server, log: log)
     }
@@ -137,41 +135,19 @@ final class Sandbox: Sendable {
             + Secret.credentialArguments(for: provider)
     }
 
-    /// The provider requests the sandbox answered (`METHOD /path → status`).
-    var requests: [String] { log.lines }
+    /// The provider requests the sandbox answered (`METHOD /path → status`): its `debug`
+    /// request lines, without those of its admin endpoints (`/_sandbox`).
+    var requests: [String] {
+        log.records.filter {
+            $0.level == .debug && $0.message.contains("→") && !$0.message.contains("/_sandbox")
+        }
+        .map(\.message)
+    }
 
     /// The phones in one list, in E.164 (SMS Gateway API stores them without the `+`).
     func phones(_ provider: String, _ list: String) async -> [String] {
         await server.contacts(provider: provider, list: list).map {
             $0.phone.hasPrefix("+") ? $0.phone : "+" + $0.phone
-        }
-    }
-}
-
-/// The request lines a sandbox logged.
-final class RequestLog: Sendable {
-    private let storage = Mutex<[String]>([])
-
-    var lines: [String] { storage.withLock { $0 } }
-
-    func append(_ line: String) { storage.withLock { $0.append(line) } }
-}
-
-/// Keeps the sandbox's `debug` request lines (`POST /octopush/... → 201`).
-struct RequestLogHandler: LogHandler {
-    let log: RequestLog
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .debug
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        let text = event.message.description
-        if event.level == .debug, text.contains("→"), !text.contains("/_sandbox") {
-            log.append(text)
         }
     }
 }
