@@ -89,17 +89,22 @@ func frenchMobiles(_ count: Int, start: Int = 0) -> [String] {
     (start..<(start + count)).map { "+336" + String(format: "%08d", 12_000_000 + $0) }
 }
 
-/// Runs `body` on a connection of its own to the store's server, closed afterwards.
-func withConnection<T: Sendable>(
-    to configuration: PostgresStore.Configuration,
-    _ body: (PostgresConnection) async throws -> T
-) async throws -> T {
-    let connection = try await PostgresConnection.connect(
+/// A connection of its own to the store's server; the caller closes it.
+func connect(to configuration: PostgresStore.Configuration) async throws -> PostgresConnection {
+    try await PostgresConnection.connect(
         configuration: .init(
             host: configuration.host, port: configuration.port, username: configuration.username,
             password: configuration.password?.reveal(), database: configuration.database,
             tls: .disable),
         id: Int.random(in: 1..<1_000_000), logger: quietLogger)
+}
+
+/// Runs `body` on a connection of its own to the store's server, closed afterwards.
+func withConnection<T: Sendable>(
+    to configuration: PostgresStore.Configuration,
+    _ body: (PostgresConnection) async throws -> T
+) async throws -> T {
+    let connection = try await connect(to: configuration)
     do {
         let value = try await body(connection)
         try await connection.close()

@@ -292,12 +292,7 @@ func collect(_ store: PostgresStore, run: Int64) async throws -> [RecordOutcome]
                             // seconds the database takes no connection.
                             let database = configuration.database ?? ""
                             let server = try await storeConfiguration("outage")
-                            let locker = try await PostgresConnection.connect(
-                                configuration: .init(
-                                    host: configuration.host, port: configuration.port,
-                                    username: configuration.username, password: nil,
-                                    database: database, tls: .disable),
-                                id: 1, logger: quietLogger)
+                            let locker = try await connect(to: configuration)
                             try await locker.query("BEGIN", logger: quietLogger)
                             try await locker.query(
                                 PostgresQuery(
