@@ -237,6 +237,10 @@ public final class PostgresStore: Sendable {
                 acquired_at TIMESTAMPTZ NOT NULL)
             """,
         ]
+        // A schema that is already current is left alone: `ALTER TABLE ... ADD COLUMN IF
+        // NOT EXISTS` takes the table's exclusive lock even when the column exists, and a
+        // worker starting beside others that write the table then deadlocks with them.
+        if try await isCurrent() { return }
         // Two processes migrating at once: one waits for the other (a transaction-scoped
         // advisory lock on the schema's name).
         _ = try await client.withTransaction(logger: queryLogger) { connection in
@@ -247,6 +251,21 @@ public final class PostgresStore: Sendable {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: queryLogger)
             }
         }
+    }
+
+    /// Whether the schema holds the newest objects ``migrate()`` creates (the `leases`
+    /// table, `chunks.operation`, `jobs.held`): a migration that adds one adds it here.
+    private func isCurrent() async throws -> Bool {
+        let rows = try await client.query(
+            """
+            SELECT to_regclass(\(schema + ".leases")) IS NOT NULL
+                AND (SELECT count(*) FROM information_schema.columns
+                     WHERE table_schema = \(configuration.schema)
+                     AND ((table_name = 'chunks' AND column_name = 'operation')
+                          OR (table_name = 'jobs' AND column_name = 'held'))) = 2
+            """, logger: queryLogger)
+        for try await current in rows.decode(Bool.self) { return current }
+        return false
     }
 
     /// Drops the store's schema and everything in it (runs, outcomes, ledger, work): for
