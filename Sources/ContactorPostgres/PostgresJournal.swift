@@ -14,7 +14,7 @@ public struct PostgresJournal: RunJournal {
 
     public func startRun(_ info: RunInfo) async throws -> Int64 {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(s).runs (operation, provider, list, input_path, input_digest, started_at)
@@ -33,7 +33,7 @@ public struct PostgresJournal: RunJournal {
 
     public func lastUnfinishedRun() async throws -> (id: Int64, info: RunInfo)? {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT id, operation, provider, list, input_path, input_digest, started_at
@@ -59,7 +59,7 @@ public struct PostgresJournal: RunJournal {
     public func finishedLines(run: Int64) async throws -> IndexSet {
         do {
             try await requireRun(run)
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL:
                         "SELECT line FROM \(s).outcomes WHERE run_id = $1 AND status <> 'failed' ORDER BY line",
@@ -109,7 +109,7 @@ public struct PostgresJournal: RunJournal {
             chunk == nil
             ? "" : "WHERE \(s).outcomes.status = 'failed' OR excluded.status <> 'failed'"
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(s).outcomes
@@ -139,7 +139,7 @@ public struct PostgresJournal: RunJournal {
     /// Throws ``Contactor/ContactorError`` `journal_failed` naming `run` when no such run
     /// was started.
     private func requireRun(_ run: Int64) async throws {
-        let rows = try await store.client.query(
+        let rows = try await store.query(
             PostgresQuery(
                 unsafeSQL: "SELECT 1 FROM \(s).runs WHERE id = $1", binds: try binds(run)),
             logger: store.queryLogger)
@@ -153,7 +153,7 @@ public struct PostgresJournal: RunJournal {
 
     public func finishRun(_ run: Int64) async throws {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         UPDATE \(s).runs SET finished_at = coalesce(finished_at, now())
@@ -175,7 +175,7 @@ public struct PostgresJournal: RunJournal {
     public func entries(run: Int64, lines: ClosedRange<Int>) async throws -> [JournalEntry] {
         do {
             try await requireRun(run)
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT line, phone, status, result_id, error_code, message, provider_code

@@ -23,7 +23,7 @@ public struct PostgresLedger: Ledger {
     ) async throws -> [String: LedgerEntry] {
         guard !phones.isEmpty else { return [:] }
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT phone, fingerprint, provider_id, origin, pending, updated_at
@@ -58,7 +58,7 @@ public struct PostgresLedger: Ledger {
             ]
         }
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(s).ledger
@@ -83,7 +83,7 @@ public struct PostgresLedger: Ledger {
     public func remove(_ phones: [String], in scope: LedgerScope) async throws {
         guard !phones.isEmpty else { return }
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         DELETE FROM \(s).ledger
@@ -102,7 +102,7 @@ public struct PostgresLedger: Ledger {
         guard limit > 0 else { return [] }
         do {
             // Phones compare byte by byte (COLLATE "C"), as SQLite and Swift order them.
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT phone, fingerprint, provider_id, origin, pending, updated_at
@@ -155,7 +155,7 @@ public struct PostgresLedger: Ledger {
     /// The shared syncs of `scope` submitted by no one (this process holds the lease their
     /// submitter held until the end): marked submitted without the chunks no worker took.
     private func dropAbandonedSyncs(of scope: LedgerScope) async throws {
-        let rows = try await store.client.query(
+        let rows = try await store.query(
             PostgresQuery(
                 unsafeSQL: """
                     WITH abandoned AS (
@@ -184,7 +184,7 @@ public struct PostgresLedger: Ledger {
 
     /// The first shared sync of `scope` not finished yet.
     private func sharedSync(of scope: LedgerScope) async throws -> Int64? {
-        let rows = try await store.client.query(
+        let rows = try await store.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT j.run_id FROM \(s).jobs j JOIN \(s).runs r ON r.id = j.run_id

@@ -23,7 +23,7 @@ public struct PostgresRateLimiter: RateLimitStore {
         let s = store.schema
         let wait: Double
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(s).rate_limits AS limits (key, tat)
@@ -55,7 +55,7 @@ public struct PostgresRateLimiter: RateLimitStore {
         let seconds = retryAfter.map { Double($0.components.seconds) } ?? 1
         let s = store.schema
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(s).rate_limits AS limits (key, tat)

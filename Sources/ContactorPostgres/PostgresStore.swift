@@ -39,12 +39,17 @@ public final class PostgresStore: Sendable {
         public var schema: String
         /// Whether to require TLS (`sslmode=require` in a URL); off for 127.0.0.1 by default.
         public var requiresTLS: Bool
+        /// How long a query may go unanswered (`query_timeout=SECONDS` in a URL), 60 s by
+        /// default: past that it fails with `journal_failed`, as a lost connection does, and
+        /// a worker tries again. It bounds waiting for a pooled connection and for the
+        /// server's first answer, not reading a long answer.
+        public var queryTimeout: Duration
 
         /// Creates a configuration.
         public init(
             host: String = "127.0.0.1", port: Int = 5432, username: String,
             password: Secret? = nil, database: String? = nil, schema: String = "contactor",
-            requiresTLS: Bool = false
+            requiresTLS: Bool = false, queryTimeout: Duration = .seconds(60)
         ) {
             self.host = host
             self.port = port
@@ -53,6 +58,7 @@ public final class PostgresStore: Sendable {
             self.database = database
             self.schema = schema
             self.requiresTLS = requiresTLS
+            self.queryTimeout = queryTimeout
         }
 
         /// Reads `postgres://user[:password]@host[:port]/database[?schema=name&sslmode=require]`.
@@ -82,13 +88,22 @@ public final class PostgresStore: Sendable {
                     "the store's schema '\(schema)' must be letters, digits and _ (not starting with a digit)"
                 )
             }
+            var timeout = Duration.seconds(60)
+            if let text = query["query_timeout"] {
+                guard let seconds = Double(text), seconds > 0, seconds.isFinite else {
+                    throw ContactorError(
+                        .invalidOptions,
+                        "the store's query_timeout '\(text)' must be a number of seconds above 0")
+                }
+                timeout = .milliseconds(Int64((seconds * 1000).rounded(.up)))
+            }
             self.init(
                 host: host, port: components.port ?? 5432,
                 username: user.removingPercentEncoding ?? user,
                 password: components.password.map { Secret($0.removingPercentEncoding ?? $0) },
                 database: database, schema: schema,
                 requiresTLS: ["require", "verify-ca", "verify-full"].contains(
-                    query["sslmode"] ?? ""))
+                    query["sslmode"] ?? ""), queryTimeout: timeout)
         }
     }
 
@@ -123,6 +138,15 @@ public final class PostgresStore: Sendable {
             tls: tls)
         config.options.maximumConnections = 8
         client = PostgresClient(configuration: config, backgroundLogger: logger)
+    }
+
+    /// Runs `query` on the pool, waiting at most ``Configuration/queryTimeout`` for a
+    /// connection and the server's answer (``withDeadline(_:_:)`` says why).
+    @discardableResult
+    func query(_ query: PostgresQuery, logger: Logger) async throws -> PostgresRowSequence {
+        try await withDeadline(configuration.queryTimeout) { [client] in
+            try await client.query(query, logger: logger)
+        }
     }
 
     /// How a lease's own connection connects.
@@ -240,23 +264,32 @@ public final class PostgresStore: Sendable {
         // A schema that is already current is left alone: `ALTER TABLE ... ADD COLUMN IF
         // NOT EXISTS` takes the table's exclusive lock even when the column exists, and a
         // worker starting beside others that write the table then deadlocks with them.
-        if try await isCurrent() { return }
-        // Two processes migrating at once: one waits for the other (a transaction-scoped
-        // advisory lock on the schema's name).
-        _ = try await client.withTransaction(logger: queryLogger) { connection in
-            try await connection.query(
-                "SELECT pg_advisory_xact_lock(hashtext(\(configuration.schema)))",
-                logger: queryLogger)
-            for statement in statements {
-                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: queryLogger)
+        let (client, logger, name) = (client, queryLogger, configuration.schema)
+        do {
+            if try await isCurrent() { return }
+            // Two processes migrating at once: one waits for the other (a transaction-scoped
+            // advisory lock on the schema's name), hence a deadline of twice the queries'.
+            try await withDeadline(configuration.queryTimeout * 2) {
+                _ = try await client.withTransaction(logger: logger) { connection in
+                    try await connection.query(
+                        "SELECT pg_advisory_xact_lock(hashtext(\(name)))", logger: logger)
+                    for statement in statements {
+                        try await connection.query(
+                            PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                }
             }
+        } catch {
+            throw failure(
+                .journalFailed, "the schema \(name) could not be created or brought up to date",
+                error)
         }
     }
 
     /// Whether the schema holds the newest objects ``migrate()`` creates (the `leases`
     /// table, `chunks.operation`, `jobs.held`): a migration that adds one adds it here.
     private func isCurrent() async throws -> Bool {
-        let rows = try await client.query(
+        let rows = try await query(
             """
             SELECT to_regclass(\(schema + ".leases")) IS NOT NULL
                 AND (SELECT count(*) FROM information_schema.columns
@@ -272,7 +305,7 @@ public final class PostgresStore: Sendable {
     /// tests, and for removing a tenant.
     public func dropSchema() async throws {
         do {
-            try await client.query(
+            try await query(
                 PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"),
                 logger: queryLogger)
         } catch {

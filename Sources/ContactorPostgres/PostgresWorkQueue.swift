@@ -355,7 +355,7 @@ public struct PostgresWorkQueue: Sendable {
     ///   shared run of this store.
     public func progress(run: Int64) async throws -> Progress {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT j.submitted,
@@ -388,7 +388,7 @@ public struct PostgresWorkQueue: Sendable {
     @discardableResult
     public func retryFailed(run: Int64) async throws -> Int {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         WITH again AS (
@@ -453,7 +453,7 @@ public struct PostgresWorkQueue: Sendable {
         _ sql: String, _ bindings: @autoclosure () throws -> PostgresBindings, what: String
     ) async throws {
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(unsafeSQL: sql, binds: try bindings()), logger: store.queryLogger)
         } catch {
             throw store.failure(.journalFailed, what, error)

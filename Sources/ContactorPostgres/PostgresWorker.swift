@@ -169,7 +169,7 @@ public struct PostgresWorker: Service {
     private func claimChunk(excluding excluded: Set<Int64>) async throws -> Claim? {
         let providers = configuration.providers.names
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         WITH next AS (
@@ -292,7 +292,7 @@ public struct PostgresWorker: Service {
     private func renewLease(_ claim: Claim) async throws {
         while true {
             try await Task.sleep(for: options.leaseDuration / 3)
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         UPDATE \(s).chunks SET lease_expires = now() + make_interval(secs => $4)
@@ -322,7 +322,7 @@ public struct PostgresWorker: Service {
         _ claim: Claim, lines: ClosedRange<Int>, done: Set<Int>
     ) async throws -> Set<Int> {
         do {
-            let rows = try await store.client.query(
+            let rows = try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         SELECT DISTINCT line FROM \(s).sends
@@ -346,7 +346,7 @@ public struct PostgresWorker: Service {
         _ sql: String, _ bindings: @autoclosure () throws -> PostgresBindings
     ) async throws {
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(unsafeSQL: sql, binds: try bindings()), logger: store.queryLogger)
         } catch {
             throw store.failure(.journalFailed, "the store could not be updated", error)
@@ -439,7 +439,7 @@ struct SendRecorder: ContactProvider {
         let sent = batch.compactMap { lines[$0.phone.e164] }.map { Int32(clamping: $0) }
         guard !sent.isEmpty else { return }
         do {
-            try await store.client.query(
+            try await store.query(
                 PostgresQuery(
                     unsafeSQL: """
                         INSERT INTO \(store.schema).sends (run_id, line, worker)

@@ -9,6 +9,8 @@ public struct LogRecord: Sendable {
     public var message: String
     /// The logger's and the record's metadata, the record's winning, as text.
     public var metadata: [String: String]
+    /// When it was logged.
+    public var time: ContinuousClock.Instant = .now
 }
 
 /// Collects log records in memory, for asserting what was logged.
