@@ -1,5 +1,6 @@
 import Contactor
 import ContactorTesting
+import Synchronization
 import Testing
 
 @Suite struct RecordPreparerTests {
@@ -83,6 +84,59 @@ import Testing
         #expect(result?.status == .rejected)
         #expect(result?.error?.code == .fieldTooLong)
         #expect(result?.error?.field == "first_name")
+    }
+
+    /// The field checks' answers, exactly: the first field too long in name order, lengths
+    /// in characters (not bytes), the first unknown custom field in name order, and the
+    /// standard fields the provider has no place for dropped in the contract's order.
+    @Test func fieldChecksNameTheFirstProblemInNameOrder() async throws {
+        let strict = InMemoryProvider(
+            descriptor: InMemoryProvider.descriptor(
+                standardFields: ["first_name", "last_name"], customFields: ["known"],
+                maxLengths: ["last_name": 3, "first_name": 3, "known": 2]))
+        let tooLong = refusal(
+            await RecordPreparer(provider: strict).prepare(
+                ContactDraft(phone: "+33612345678", firstName: "Adaline", lastName: "Lovelace")))
+        #expect(tooLong?.error?.code == .fieldTooLong)
+        #expect(tooLong?.error?.field == "first_name")
+        #expect(
+            tooLong?.error?.message == "first_name is 7 characters long; memory accepts at most 3")
+        // Three characters in four bytes: not too long.
+        let accented = await RecordPreparer(provider: strict).prepare(
+            ContactDraft(phone: "+33612345678", firstName: "Zoé", fields: ["known": "ab"]))
+        guard case .ready(let ready) = accented else {
+            Issue.record("expected a ready contact, got \(accented)")
+            return
+        }
+        #expect(ready.firstName == "Zoé")
+        let rejecting = RecordPreparer(provider: strict, unsupportedFields: .reject)
+        let unknown = refusal(
+            await rejecting.prepare(
+                ContactDraft(
+                    phone: "+33612345678", fields: ["zeta": "1", "known": "ab", "alpha": "2"])))
+        #expect(unknown?.error?.code == .invalidField)
+        #expect(unknown?.error?.field == "alpha")
+        #expect(unknown?.error?.message == "memory has no field 'alpha' (its custom fields: known)")
+        let named = NamedFields()
+        let dropping = RecordPreparer(
+            provider: strict, onDroppedFields: { names in named.add(names) })
+        let dropped = await dropping.prepare(
+            ContactDraft(
+                phone: "+33612345678", email: "ada@example.com", birthday: "1815-12-10",
+                civility: "Mme", fields: ["vip": "yes"]))
+        guard case .ready(let sent) = dropped else {
+            Issue.record("expected a ready contact, got \(dropped)")
+            return
+        }
+        #expect(sent.email == nil && sent.birthday == nil && sent.civility == nil)
+        #expect(sent.fields.isEmpty)
+        #expect(named.names == ["email", "birthday", "civility", "vip"])
+    }
+
+    private final class NamedFields: Sendable {
+        private let storage = Mutex<[String]>([])
+        func add(_ names: [String]) { storage.withLock { $0 += names } }
+        var names: [String] { storage.withLock { $0 } }
     }
 
     @Test func validatorsRunInOrderAndTheFirstRejectionWins() async {

@@ -32,7 +32,11 @@ public struct RecordPreparer: Sendable {
     /// The region national numbers are read in: `--region`, else the provider's default.
     public var region: String?
     /// The provider whose local checks apply, if any.
-    public var provider: (any ContactProvider)?
+    public var provider: (any ContactProvider)? {
+        didSet { descriptor = provider?.descriptor }
+    }
+    /// The provider's descriptor, read once (through an existential each read is a copy).
+    private var descriptor: ProviderDescriptor?
     /// The operation the contacts are prepared for.
     public var operation: ContactOperation
     /// Extra checks, run in order after the provider's.
@@ -63,6 +67,7 @@ public struct RecordPreparer: Sendable {
         self.mapper = mapper
         self.region = region ?? provider?.descriptor.defaultRegion
         self.provider = provider
+        self.descriptor = provider?.descriptor
         self.operation = operation
         self.validators = validators
         self.unsupportedFields = unsupportedFields
@@ -96,8 +101,8 @@ public struct RecordPreparer: Sendable {
     public func check(_ contact: Contact) async -> Preparation {
         var contact = contact
         let phone = contact.phone.e164
-        if let provider, operation == .add || operation == .update {
-            let unsendable = provider.descriptor.unsendableFields(of: contact)
+        if let descriptor, operation == .add || operation == .update {
+            let unsendable = descriptor.unsendableFields(of: contact)
             if !unsendable.isEmpty {
                 let standard = Set(Contact.standardFieldNames)
                 for name in unsendable {

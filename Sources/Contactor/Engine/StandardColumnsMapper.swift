@@ -25,26 +25,20 @@ public struct StandardColumnsMapper: RecordMapper {
             let value = column.value.trimmingWhitespace()
             guard !value.isEmpty else { continue }
             let name = column.name.trimmingWhitespace()
-            // `name.lowercased()` against each standard name, on bytes for ASCII names.
-            if name.equalsLowercased("phone") {
-                phone = phone ?? value
-            } else if name.equalsLowercased("first_name") {
-                draft.firstName = draft.firstName ?? value
-            } else if name.equalsLowercased("last_name") {
-                draft.lastName = draft.lastName ?? value
-            } else if name.equalsLowercased("email") {
-                draft.email = draft.email ?? value
-            } else if name.equalsLowercased("birthday") {
-                draft.birthday = draft.birthday ?? value
-            } else if name.equalsLowercased("civility") {
-                draft.civility = draft.civility ?? value
-            } else if draft.fields[name] == nil {
-                draft.fields[name] = value
+            switch Self.standardField(name) {
+            case .phone: phone = phone ?? value
+            case .firstName: draft.firstName = draft.firstName ?? value
+            case .lastName: draft.lastName = draft.lastName ?? value
+            case .email: draft.email = draft.email ?? value
+            case .birthday: draft.birthday = draft.birthday ?? value
+            case .civility: draft.civility = draft.civility ?? value
+            case nil:
+                if draft.fields[name] == nil { draft.fields[name] = value }
             }
         }
         guard let phone else {
             let hasColumn = record.columns.contains {
-                $0.name.trimmingWhitespace().equalsLowercased("phone")
+                Self.standardField($0.name.trimmingWhitespace()) == .phone
             }
             throw ContactError(
                 .missingField,
@@ -54,5 +48,29 @@ public struct StandardColumnsMapper: RecordMapper {
         }
         draft.phone = phone
         return draft
+    }
+
+    private enum StandardField { case phone, firstName, lastName, email, birthday, civility }
+
+    /// The standard field a column name (trimmed) fills: `name.lowercased()` against each
+    /// standard name, the exact lowercase names first (a header's usual spelling, and the
+    /// cheapest comparison), then on bytes for other ASCII names.
+    private static func standardField(_ name: String) -> StandardField? {
+        switch name {
+        case "phone": return .phone
+        case "first_name": return .firstName
+        case "last_name": return .lastName
+        case "email": return .email
+        case "birthday": return .birthday
+        case "civility": return .civility
+        default: break
+        }
+        if name.equalsLowercased("phone") { return .phone }
+        if name.equalsLowercased("first_name") { return .firstName }
+        if name.equalsLowercased("last_name") { return .lastName }
+        if name.equalsLowercased("email") { return .email }
+        if name.equalsLowercased("birthday") { return .birthday }
+        if name.equalsLowercased("civility") { return .civility }
+        return nil
     }
 }

@@ -59,4 +59,18 @@ extension Contact {
         default: fields[name]
         }
     }
+
+    /// Whether the field named `name` has a value: ``subscript(field:)`` is not `nil`,
+    /// without building the value (the birthday's text).
+    func hasValue(field name: String) -> Bool {
+        switch name {
+        case "phone": true
+        case "first_name": firstName != nil
+        case "last_name": lastName != nil
+        case "email": email != nil
+        case "birthday": birthday != nil
+        case "civility": civility != nil
+        default: fields[name] != nil
+        }
+    }
 }

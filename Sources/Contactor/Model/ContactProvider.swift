@@ -72,10 +72,10 @@ public struct ProviderDescriptor: Sendable, Hashable {
     /// ``standardFields`` and custom fields outside ``customFields``, sorted.
     public func unsendableFields(of contact: Contact) -> [String] {
         var names: [String] = []
-        for name in Contact.standardFieldNames.dropFirst() where contact[field: name] != nil {
+        for name in Contact.standardFieldNames.dropFirst() where contact.hasValue(field: name) {
             if !standardFields.contains(name) { names.append(name) }
         }
-        if !acceptsAnyCustomField {
+        if !acceptsAnyCustomField, !contact.fields.isEmpty {
             for name in contact.fields.keys.sorted() where !customFields.contains(name) {
                 names.append(name)
             }
@@ -311,8 +311,12 @@ extension ContactProvider {
     /// The default field checks: custom fields the provider has a place for, and
     /// ``ProviderDescriptor/maxLengths``.
     public func checkFields(_ contact: Contact, for operation: ContactOperation) -> ContactError? {
+        // Read once: through an existential, each read of `descriptor` is a copy of it.
+        let descriptor = self.descriptor
         let name = descriptor.name
-        if operation == .add || operation == .update, !descriptor.acceptsAnyCustomField {
+        if operation == .add || operation == .update, !descriptor.acceptsAnyCustomField,
+            contact.fields.keys.contains(where: { !descriptor.customFields.contains($0) })
+        {
             for key in contact.fields.keys.sorted() where !descriptor.customFields.contains(key) {
                 return ContactError(
                     .invalidField,
@@ -322,6 +326,16 @@ extension ContactProvider {
                             : " (its custom fields: \(descriptor.customFields.joined(separator: ", ")))"),
                     provider: name, operation: operation, field: key)
             }
+        }
+        // The first field too long in name order; sorted only when there is one.
+        // (No more characters than UTF-8 bytes: most values are decided by their length
+        // in bytes, without counting characters.)
+        func tooLong(_ field: String, _ limit: Int) -> Bool {
+            guard let value = contact[field: field] else { return false }
+            return value.utf8.count > limit && value.count > limit
+        }
+        guard descriptor.maxLengths.contains(where: { tooLong($0.key, $0.value) }) else {
+            return nil
         }
         for (field, limit) in descriptor.maxLengths.sorted(by: { $0.key < $1.key }) {
             if let value = contact[field: field], value.count > limit {
