@@ -330,6 +330,10 @@ import Testing
         #expect(descriptor.defaultRegion == nil)
         #expect(descriptor.operations == [.add, .update])
         #expect(descriptor.batchSize(for: .add) == 100)
+        // The descriptor is kept, and follows a change of the configuration.
+        var changed = SMSGatewayAPIProvider()
+        changed.configuration.addBatchSize = 7
+        #expect(changed.descriptor.batchSize(for: .add) == 7)
         #expect(descriptor.standardFields == ["first_name", "last_name", "birthday"])
         #expect(
             descriptor.customFields == [

@@ -467,6 +467,10 @@ import Testing
         #expect(descriptor.maxLengths == ["first_name": 32, "last_name": 32])
         let clamped = SMSPartnerProvider(configuration: .init(addBatchSize: 10_000))
         #expect(clamped.descriptor.batchSize(for: .add) == 500)
+        // The descriptor is kept, and follows a change of the configuration.
+        var changed = SMSPartnerProvider()
+        changed.configuration.addBatchSize = 7
+        #expect(changed.descriptor.batchSize(for: .add) == 7)
     }
 
     struct RuleCase: Sendable, CustomStringConvertible {

@@ -79,13 +79,16 @@ public struct SMSGatewayAPIProvider: ContactProvider {
     public static let credentialKeys = ["client_id", "client_secret"]
 
     /// The adapter's configuration.
-    public var configuration: Configuration
+    public var configuration: Configuration {
+        didSet { descriptor = Self.describe(configuration) }
+    }
 
     /// Creates the adapter.
     ///
     /// - Parameter configuration: Batch size and timeout; the defaults suit the service.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        self.descriptor = Self.describe(configuration)
     }
 
     /// What SMS Gateway API is and accepts.
@@ -93,7 +96,11 @@ public struct SMSGatewayAPIProvider: ContactProvider {
     /// Add and update (batch sizes from ``Configuration``), no default region, the
     /// standard fields `first_name`, `last_name` and `birthday`, and the custom fields
     /// `extra1` … `extra8` and `unsubscribed`. The documentation gives no length limits.
-    public var descriptor: ProviderDescriptor {
+    public private(set) var descriptor: ProviderDescriptor
+
+    /// The descriptor for `configuration` (built once per configuration: the engine reads
+    /// it for every contact).
+    private static func describe(_ configuration: Configuration) -> ProviderDescriptor {
         ProviderDescriptor(
             name: Self.name,
             summary: "SMS Gateway API (Smstools): JSON, X-Client-Id/X-Client-Secret headers",

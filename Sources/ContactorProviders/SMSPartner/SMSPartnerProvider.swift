@@ -125,13 +125,16 @@ public struct SMSPartnerProvider: ContactProvider {
     public static let maxNameLength = 32
 
     /// The adapter's configuration.
-    public var configuration: Configuration
+    public var configuration: Configuration {
+        didSet { descriptor = Self.describe(configuration) }
+    }
 
     /// Creates the adapter.
     ///
     /// - Parameter configuration: Batch sizes, paging bound and timeout.
     public init(configuration: Configuration = Configuration()) {
         self.configuration = configuration
+        self.descriptor = Self.describe(configuration)
     }
 
     /// What SMS Partner is and accepts.
@@ -140,7 +143,11 @@ public struct SMSPartnerProvider: ContactProvider {
     /// the update mode is ``UpdateMode/replace``), default region `FR`, the standard fields
     /// `first_name`, `last_name` (each at most 32 characters) and `birthday` (sent as
     /// `date`), and the custom fields `custom1` … `custom4`, `url` and `shortUrlPartnr`.
-    public var descriptor: ProviderDescriptor {
+    public private(set) var descriptor: ProviderDescriptor
+
+    /// The descriptor for `configuration` (built once per configuration: the engine reads
+    /// it for every contact).
+    private static func describe(_ configuration: Configuration) -> ProviderDescriptor {
         ProviderDescriptor(
             name: Self.name,
             summary: "SMS Partner: JSON, API key in the body",
